@@ -1,0 +1,60 @@
+// Trace: what happened in one call, step by step, for `callflow run`, tests and call records.
+//
+// Written by the Runner and the elements on the call's thread; read once the call has ended.
+// Values may contain secrets: whoever shows or stores a trace passes it through redaction
+// first (engine/secrets.h), which replaces every configured secret value with `***`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace callflow {
+
+enum class ExitKind : std::uint8_t {
+  kOutput,
+  kError,
+  kNoMatch,
+  kNoInput,
+  kTimeout,
+  kRoute,  // the element chose its successor itself (a Branch value, a Menu option)
+  kEnd,    // the element ended the call (Hangup, a completed Transfer)
+};
+inline constexpr std::size_t kNamedExitCount = 5;  // output … timeout: the keys of `next`
+const char* exitName(ExitKind exit);
+
+enum class HungUpBy : std::uint8_t { kNone, kFlow, kCaller, kTransfer };
+const char* hungUpByName(HungUpBy by);
+
+struct TraceStep {
+  int element = -1;
+  ExitKind exit = ExitKind::kEnd;
+  std::string label;  // the Branch value or Menu key taken, when exit is kRoute
+  std::string note;   // why, in a few words ("source has no value", "3 digits, need 4")
+  bool bug = false;   // the element failed in a way it should not (an escaped exception)
+};
+
+struct HttpExchange {
+  std::string element;
+  std::string method;
+  std::string url;
+  int status = 0;
+  std::string error;
+  double seconds = 0;
+};
+
+struct Trace {
+  std::vector<TraceStep> steps;
+  std::vector<std::string> said;
+  std::vector<std::string> played;
+  std::vector<HttpExchange> http;
+  std::vector<std::string> transfers;
+
+  // How the call ended.
+  int ended_at = -1;
+  HungUpBy hung_up_by = HungUpBy::kNone;
+  std::string result_code;
+  std::string error;  // set when the call was ended by a guard rather than by its flow
+};
+
+}  // namespace callflow

@@ -1,0 +1,343 @@
+// ApiRequest: calls an HTTP API in the middle of a call and leaves the answer for later
+// elements: `NAME.Result` (the body as text), `NAME.Result.<path>` (the body parsed as JSON),
+// `NAME.StatusCode` (0 when no answer came) and `NAME.Error` (empty on success). The element's
+// `phrase` loops to the caller while it waits.
+// Exits: output (2xx), timeout (falls back to error when not connected), error (anything else).
+//
+// Untrusted inputs: every value rendered into the URL, headers and body (caller digits, lead
+// data, earlier API results) and the response. Values are encoded for where they land
+// (flow/fillpoint.h): percent-encoded in the URL, JSON-escaped in a JSON body, refused in a
+// header when they hold CR, LF or NUL. Fillpoints may not appear in the scheme, host or port.
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+
+#include "callflow/channel.h"
+#include "callflow/http_client.h"
+#include "elements/api_request.h"
+#include "elements/elements.h"
+#include "flow/settings.h"
+
+namespace callflow {
+namespace {
+
+constexpr std::string_view kMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+constexpr int kDefaultMaxResponseBytes = 1 << 20;
+
+bool isTokenChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+struct Header {
+  std::string name;
+  Template value;
+};
+
+struct Auth {
+  Template username;
+  Template password;
+};
+
+class ApiRequest : public Element {
+ public:
+  struct Config {
+    int index = -1;
+    std::string method = "GET";
+    double timeout = 10;
+    Template url;
+    std::vector<Header> headers;
+    std::optional<Template> body;
+    bool json_body = false;
+    bool follow_redirects = false;
+    int retries = 0;
+    int max_response_bytes = kDefaultMaxResponseBytes;
+    std::optional<Auth> auth;
+    std::vector<std::string> phrase;
+    std::string name;
+  };
+
+  explicit ApiRequest(Config config) : config_(std::move(config)) {}
+
+  boost::asio::awaitable<Exit> run(Call& call, Channel& line) const override {
+    ElementResult& result = call.result(config_.index);
+    result = ElementResult{};
+    result.ran = true;
+
+    HttpRequest request;
+    request.method = config_.method;
+    request.timeout_seconds = config_.timeout;
+    request.max_response_bytes = static_cast<std::size_t>(config_.max_response_bytes);
+    request.follow_redirects = config_.follow_redirects;
+    request.url = config_.url.render(call);
+
+    HttpExchange exchange{config_.name, config_.method, request.url};
+    auto refuse = [&](std::string why) {
+      result.error = why;
+      exchange.error = std::move(why);
+      call.trace().http.push_back(exchange);
+      return Exit{ExitKind::kError, -1, {}, "the request was not sent"};
+    };
+
+    bool has_content_type = false;
+    for (const Header& header : config_.headers) {
+      std::string value;
+      if (auto rendered = header.value.renderTo(call, value); !rendered) {
+        co_return refuse("header \"" + header.name + "\": " + rendered.error().message);
+      }
+      if (equalsIgnoreCase(header.name, "Content-Type")) has_content_type = true;
+      request.headers.emplace_back(header.name, std::move(value));
+    }
+    if (config_.auth) {
+      std::string user, password;
+      auto u = config_.auth->username.renderTo(call, user);
+      auto p = config_.auth->password.renderTo(call, password);
+      if (!u || !p) co_return refuse("auth: the username or password contains CR, LF or NUL");
+      request.headers.emplace_back("Authorization", "Basic " + base64(user + ":" + password));
+    }
+    if (config_.body) {
+      request.body = config_.body->render(call);
+      if (config_.json_body && !has_content_type) {
+        request.headers.emplace_back("Content-Type", "application/json");
+      }
+    }
+
+    HttpClient* client = call.services().http;
+    if (client == nullptr) co_return refuse("no HTTP client is configured");
+
+    auto started = std::chrono::steady_clock::now();
+    if (!config_.phrase.empty()) line.startHold(config_.phrase);
+    HttpResponse response = co_await client->send(std::move(request));
+    if (!config_.phrase.empty()) line.stopHold();
+    exchange.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+    result.status_code = response.status;
+    result.text = std::move(response.body);
+    if (!result.text.empty()) {
+      boost::system::error_code ec;
+      boost::json::parse_options options;
+      options.max_depth = 64;
+      auto parsed = boost::json::parse(result.text, ec, {}, options);
+      if (!ec) result.json = std::make_shared<const boost::json::value>(std::move(parsed));
+    }
+    exchange.status = response.status;
+    Exit exit{ExitKind::kOutput};
+    if (response.failure != HttpResponse::Failure::kNone) {
+      result.error = response.error.empty() ? "the request failed" : response.error;
+      exit.kind = response.failure == HttpResponse::Failure::kTimeout ? ExitKind::kTimeout
+                                                                      : ExitKind::kError;
+    } else if (response.status < 200 || response.status > 299) {
+      result.error = "HTTP status " + std::to_string(response.status);
+      exit.kind = ExitKind::kError;
+    }
+    exchange.error = result.error;
+    call.trace().http.push_back(std::move(exchange));
+    co_return exit;
+  }
+
+ private:
+  static bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(a[i])) !=
+          std::tolower(static_cast<unsigned char>(b[i]))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  Config config_;
+};
+
+// Checks what must be literal in a URL: an http or https scheme, a host, no user:password.
+void checkUrl(Settings& settings, const std::string& source) {
+  std::string lower;
+  for (char c : source.substr(0, 8)) lower += static_cast<char>(std::tolower(c));
+  std::size_t authority_start;
+  if (lower.rfind("http://", 0) == 0) {
+    authority_start = 7;
+  } else if (lower.rfind("https://", 0) == 0) {
+    authority_start = 8;
+  } else {
+    settings.problem("url", "must start with http:// or https://");
+    return;
+  }
+  std::size_t authority_end = source.find_first_of("/?#", authority_start);
+  if (authority_end == std::string::npos) authority_end = source.size();
+  std::string_view authority =
+      std::string_view(source).substr(authority_start, authority_end - authority_start);
+  if (source.find("{{") < authority_end) {
+    settings.problem("url", "fillpoints are not allowed in the scheme, host or port");
+  } else if (authority.empty()) {
+    settings.problem("url", "has no host");
+  } else if (authority.find('@') != std::string_view::npos) {
+    settings.problem("url", "user:password in the URL is not allowed; use \"auth\" or a header "
+                            "with a {{secret.NAME}}");
+  } else if (authority.find_first_of(" \t\r\n\\") != std::string_view::npos) {
+    settings.problem("url", "the host contains a space or a backslash");
+  }
+  if (source.find_first_of("\r\n ") != std::string::npos &&
+      source.find_first_of("\r\n ") < source.find("{{")) {
+    settings.problem("url", "contains a space or line break; write it as %20");
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> splitHeaders(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text.compare(i, 2, "{{") == 0) {
+      std::size_t close = text.find("}}", i + 2);
+      i = close == std::string_view::npos ? text.size() : close + 2;
+      continue;
+    }
+    if (text[i] == ',') {
+      // A comma separates headers only where a header name and ':' follow it.
+      std::size_t j = i + 1;
+      while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) ++j;
+      std::size_t name_start = j;
+      while (j < text.size() && isTokenChar(text[j])) ++j;
+      if (j > name_start && j < text.size() && text[j] == ':') {
+        out.emplace_back(trim(text.substr(start, i - start)));
+        start = i + 1;
+      }
+    }
+    ++i;
+  }
+  std::string_view last = trim(text.substr(start));
+  if (!last.empty() || !out.empty()) out.emplace_back(last);
+  return out;
+}
+
+std::string base64(std::string_view input) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((input.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < input.size(); i += 3) {
+    unsigned n = (static_cast<unsigned char>(input[i]) << 16) |
+                 (static_cast<unsigned char>(input[i + 1]) << 8) |
+                 static_cast<unsigned char>(input[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += kAlphabet[n & 63];
+  }
+  if (i < input.size()) {
+    unsigned n = static_cast<unsigned char>(input[i]) << 16;
+    if (i + 1 < input.size()) n |= static_cast<unsigned char>(input[i + 1]) << 8;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < input.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+ElementPtr loadApiRequest(Settings& settings) {
+  ApiRequest::Config config;
+  config.index = settings.elementIndex();
+  config.name = settings.elementName();
+  config.phrase = settings.phrase();
+  bool ok = true;
+
+  if (auto action = settings.string("action")) {
+    if (std::find(std::begin(kMethods), std::end(kMethods), *action) == std::end(kMethods)) {
+      settings.problem("action", "must be GET, POST, PUT, PATCH or DELETE (in capitals)");
+      ok = false;
+    } else {
+      config.method = *action;
+    }
+  }
+  config.timeout = settings.number("timeout", {0, 120, true}).value_or(10);
+
+  if (auto url = settings.text("url", Encoding::kUrl, true)) {
+    checkUrl(settings, url->source());
+    config.url = std::move(*url);
+  } else {
+    ok = false;
+  }
+
+  if (const auto* raw = settings.raw("header")) {
+    std::vector<std::string> lines;
+    if (raw->is_string()) {
+      lines = splitHeaders(raw->get_string());
+    } else if (auto list = settings.stringList("header")) {
+      lines = std::move(*list);
+    } else {
+      ok = false;
+    }
+    for (const std::string& line : lines) {
+      std::size_t colon = line.find(':');
+      std::string_view name = colon == std::string::npos ? std::string_view()
+                                                         : trim(std::string_view(line).substr(0, colon));
+      bool valid_name = !name.empty() && std::all_of(name.begin(), name.end(), isTokenChar);
+      if (!valid_name) {
+        settings.problem("header", "\"" + line + "\" is not \"Name: value\" with a valid name");
+        ok = false;
+        continue;
+      }
+      std::string_view value = trim(std::string_view(line).substr(colon + 1));
+      if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+        settings.problem("header", "the value of \"" + std::string(name) +
+                                       "\" contains a line break or NUL");
+        ok = false;
+        continue;
+      }
+      auto parsed = settings.textFrom("header", value, Encoding::kHeader);
+      if (!parsed) {
+        ok = false;
+        continue;
+      }
+      config.headers.push_back({std::string(name), std::move(*parsed)});
+    }
+  }
+
+  if (auto body = settings.string("body"); body && !body->empty()) {
+    std::string_view trimmed = trim(*body);
+    while (!trimmed.empty() && (trimmed.front() == '\n' || trimmed.front() == '\r')) {
+      trimmed.remove_prefix(1);
+    }
+    config.json_body = !trimmed.empty() && (trimmed.front() == '{' || trimmed.front() == '[');
+    config.body = settings.textFrom("body", *body, config.json_body ? Encoding::kJson
+                                                                     : Encoding::kText);
+    if (!config.body) ok = false;
+  }
+
+  config.follow_redirects = settings.boolean("followRedirects").value_or(false);
+  config.retries = settings.integer("retries", 0, 5).value_or(0);
+  if (config.retries > 0 && config.method != "GET" && config.method != "PUT" &&
+      config.method != "DELETE") {
+    settings.problem("retries", "only GET, PUT and DELETE may be retried (they are idempotent)");
+    ok = false;
+  }
+  config.max_response_bytes =
+      settings.integer("maxResponseBytes", 1, 64 << 20).value_or(kDefaultMaxResponseBytes);
+
+  if (settings.has("auth")) {
+    Settings* auth = settings.object("auth");
+    if (auth == nullptr) return nullptr;
+    auto type = auth->string("type", true);
+    if (type && *type != "basic") auth->problem("type", "must be \"basic\"");
+    auto username = auth->text("username", Encoding::kHeader, true);
+    auto password = auth->text("password", Encoding::kHeader, true);
+    if (!type || !username || !password) return nullptr;
+    config.auth = Auth{std::move(*username), std::move(*password)};
+  }
+  if (!ok) return nullptr;
+  return std::make_unique<ApiRequest>(std::move(config));
+}
+
+}  // namespace callflow

@@ -1,0 +1,13 @@
+// Between leads and the call variables they fill.
+#pragma once
+
+#include "callflow/call.h"
+#include "callflow/lead_store.h"
+
+namespace callflow {
+
+// Sets call.leadid and every standard field but call.phonenum (the caller's own number stays).
+void copyLeadToCall(const Lead& lead, Call& call);
+CallVariable callVariableOf(LeadField field);
+
+}  // namespace callflow

@@ -1,0 +1,26 @@
+#include "engine/line_ops.h"
+
+namespace callflow {
+
+boost::asio::awaitable<LineStatus> sayText(Call& call, Channel& line, std::string text,
+                                           std::string_view voice) {
+  LineStatus status = co_await line.say(Speech{text, voice});
+  call.trace().said.push_back(std::move(text));
+  co_return status;
+}
+
+boost::asio::awaitable<LineStatus> playFiles(Call& call, Channel& line,
+                                             std::span<const std::string> files) {
+  LineStatus status = co_await line.play(files);
+  for (const std::string& file : files) call.trace().played.push_back(file);
+  co_return status;
+}
+
+boost::asio::awaitable<DigitResult> askForDigits(Call& call, Channel& line,
+                                                 DigitRequest request) {
+  if (!request.prompt_text.empty()) call.trace().said.emplace_back(request.prompt_text);
+  for (const std::string& file : request.prompt_files) call.trace().played.push_back(file);
+  co_return co_await line.collectDigits(request);
+}
+
+}  // namespace callflow

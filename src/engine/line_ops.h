@@ -1,0 +1,22 @@
+// The caller-facing steps elements share, each recorded in the call's trace as it happens:
+// say text, play files, and ask for digits with a prompt.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <span>
+#include <string>
+
+#include "callflow/call.h"
+#include "callflow/channel.h"
+
+namespace callflow {
+
+boost::asio::awaitable<LineStatus> sayText(Call& call, Channel& line, std::string text,
+                                           std::string_view voice = {});
+boost::asio::awaitable<LineStatus> playFiles(Call& call, Channel& line,
+                                             std::span<const std::string> files);
+// Records the prompt (text said, files played), then collects.
+boost::asio::awaitable<DigitResult> askForDigits(Call& call, Channel& line,
+                                                 DigitRequest request);
+
+}  // namespace callflow

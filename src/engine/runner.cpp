@@ -1,0 +1,109 @@
+#include "engine/runner.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <exception>
+
+#include "engine/line_ops.h"
+
+namespace callflow {
+
+Call makeCall(const Flow& flow, std::string from, std::string to) {
+  Call call(flow.nodes.size(), flow.ivr_data_names.size(), flow.dynamic_names.size());
+  call.setVariable(CallVariable::kPhoneNum, std::move(from));
+  call.setVariable(CallVariable::kDnis, std::move(to));
+  return call;
+}
+
+namespace {
+
+void endCall(const Flow& flow, Call& call, int element, HungUpBy by) {
+  Trace& trace = call.trace();
+  trace.ended_at = element;
+  trace.hung_up_by = by;
+  trace.result_code = flow.nodes[static_cast<std::size_t>(element)].result_code;
+}
+
+}  // namespace
+
+boost::asio::awaitable<void> runCall(const Flow& flow, Call& call, Channel& line) {
+  Trace& trace = call.trace();
+  int current = flow.start;
+  for (int visits = 1;; ++visits) {
+    const Node& node = flow.nodes[static_cast<std::size_t>(current)];
+    trace.steps.push_back(TraceStep{current});
+    line.enter(node.name);
+    if (line.hungUp()) {
+      trace.steps.back().note = "the caller hung up";
+      endCall(flow, call, current, HungUpBy::kCaller);
+      co_return;
+    }
+    if (node.type->phrase == PhraseUse::kAtStart && !node.phrase.empty()) {
+      co_await playFiles(call, line, node.phrase);
+    }
+    Exit exit{ExitKind::kError};
+    bool bug = false;
+    std::string bug_note;
+    if (!line.hungUp()) {
+      try {
+        exit = co_await node.element->run(call, line);
+      } catch (const std::exception& e) {
+        bug = true;
+        bug_note = std::string("internal error: ") + e.what();
+      } catch (...) {
+        bug = true;
+        bug_note = "internal error";
+      }
+    }
+    TraceStep& step = trace.steps.back();
+    if (bug) {
+      exit = Exit{ExitKind::kError};
+      step.bug = true;
+      step.note = std::move(bug_note);
+    } else {
+      step.note = std::string(exit.note);
+    }
+    step.exit = exit.kind;
+    step.label = std::string(exit.label);
+    if (line.hungUp()) {
+      if (step.note.empty()) step.note = "the caller hung up";
+      endCall(flow, call, current, HungUpBy::kCaller);
+      co_return;
+    }
+    if (exit.kind == ExitKind::kEnd) {
+      endCall(flow, call, current,
+              trace.transfers.empty() ? HungUpBy::kFlow : HungUpBy::kTransfer);
+      if (trace.hung_up_by == HungUpBy::kFlow) co_await line.hangup();
+      co_return;
+    }
+    int next = exit.target;
+    if (exit.kind != ExitKind::kRoute) {
+      next = node.next[static_cast<std::size_t>(exit.kind)];
+      if (next < 0 && exit.kind == ExitKind::kTimeout) {
+        next = node.next[static_cast<std::size_t>(ExitKind::kError)];
+      }
+    }
+    if (next < 0) {
+      endCall(flow, call, current, HungUpBy::kFlow);
+      co_await line.hangup();
+      co_return;
+    }
+    if (visits == kMaxVisits) {
+      trace.error = "the call visited " + std::to_string(kMaxVisits) +
+                    " elements without ending; ended by the loop guard";
+      endCall(flow, call, current, HungUpBy::kFlow);
+      co_await line.hangup();
+      co_return;
+    }
+    current = next;
+  }
+}
+
+void runCallToEnd(const Flow& flow, Call& call, Channel& line) {
+  boost::asio::io_context loop(1);
+  boost::asio::co_spawn(loop, runCall(flow, call, line), boost::asio::detached);
+  loop.run();
+}
+
+}  // namespace callflow

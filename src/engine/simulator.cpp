@@ -1,0 +1,16 @@
+#include "engine/simulator.h"
+
+#include "engine/runner.h"
+
+namespace callflow {
+
+Call simulate(const Flow& flow, const Simulation& simulation) {
+  Call call = makeCall(flow, simulation.from, simulation.to);
+  call.setSecrets(simulation.secrets);
+  call.services() = simulation.services;
+  ScriptChannel line(simulation.caller);
+  runCallToEnd(flow, call, line);
+  return call;
+}
+
+}  // namespace callflow

@@ -1,0 +1,23 @@
+// The simulator: one call through a flow with a scripted caller, start to end, on a private
+// event loop. Used by `callflow run`, the flow-case tests and the benchmarks.
+#pragma once
+
+#include <string>
+
+#include "callflow/call.h"
+#include "engine/script_channel.h"
+#include "flow/flow.h"
+
+namespace callflow {
+
+struct Simulation {
+  std::string from;
+  std::string to;
+  CallerScript caller;
+  const SecretMap* secrets = nullptr;
+  Services services;
+};
+
+Call simulate(const Flow& flow, const Simulation& simulation);
+
+}  // namespace callflow

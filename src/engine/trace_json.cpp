@@ -1,0 +1,114 @@
+#include "engine/trace_json.h"
+
+#include <boost/json/array.hpp>
+
+#include "engine/secrets.h"
+
+namespace callflow {
+namespace {
+
+const std::string& nameOf(const Flow& flow, int element) {
+  static const std::string kNone;
+  return element >= 0 ? flow.nodes[static_cast<std::size_t>(element)].name : kNone;
+}
+
+}  // namespace
+
+boost::json::object traceToJson(const Flow& flow, const Call& call) {
+  const Trace& trace = call.trace();
+  const SecretMap* secrets = call.secrets();
+  auto clean = [&](std::string_view s) { return boost::json::string(redact(s, secrets)); };
+
+  boost::json::object out;
+  out["flow"] = flow.name;
+  out["resultCode"] = trace.result_code;
+  out["endedAt"] = nameOf(flow, trace.ended_at);
+  out["hungUpBy"] = hungUpByName(trace.hung_up_by);
+  boost::json::array path, steps;
+  for (const TraceStep& step : trace.steps) {
+    const Node& node = flow.nodes[static_cast<std::size_t>(step.element)];
+    path.emplace_back(node.name);
+    boost::json::object entry{{"element", node.name},
+                              {"type", node.type->name},
+                              {"exit", step.element == trace.ended_at &&
+                                               &step == &trace.steps.back()
+                                           ? (step.exit == ExitKind::kEnd ? "end" : exitName(step.exit))
+                                           : exitName(step.exit)}};
+    if (!step.label.empty()) entry["label"] = clean(step.label);
+    if (!step.note.empty()) entry["note"] = clean(step.note);
+    if (step.bug) entry["bug"] = true;
+    steps.push_back(std::move(entry));
+  }
+  out["path"] = std::move(path);
+  boost::json::array said, played, http, transfers;
+  for (const auto& s : trace.said) said.emplace_back(clean(s));
+  for (const auto& s : trace.played) played.emplace_back(clean(s));
+  for (const auto& h : trace.http) {
+    http.push_back(boost::json::object{{"element", h.element},
+                                       {"method", h.method},
+                                       {"url", clean(h.url)},
+                                       {"status", h.status},
+                                       {"error", clean(h.error)},
+                                       {"seconds", h.seconds}});
+  }
+  for (const auto& t : trace.transfers) transfers.emplace_back(clean(t));
+  out["said"] = std::move(said);
+  out["played"] = std::move(played);
+  out["http"] = std::move(http);
+  out["transfers"] = std::move(transfers);
+  boost::json::object data, dynamic, variables;
+  for (std::size_t slot = 0; slot < flow.ivr_data_names.size(); ++slot) {
+    if (const auto& v = call.ivrData(static_cast<int>(slot))) {
+      data[flow.ivr_data_names[slot]] = clean(*v);
+    }
+  }
+  for (std::size_t slot = 0; slot < flow.dynamic_names.size(); ++slot) {
+    if (const auto& v = call.dynamic(static_cast<int>(slot))) {
+      dynamic[flow.dynamic_names[slot]] = clean(*v);
+    }
+  }
+  for (std::size_t i = 0; i < kCallVariableCount; ++i) {
+    const std::string& v = call.variable(static_cast<CallVariable>(i));
+    if (!v.empty()) variables[callVariableName(static_cast<CallVariable>(i))] = clean(v);
+  }
+  out["data"] = std::move(data);
+  out["dynamic"] = std::move(dynamic);
+  out["call"] = std::move(variables);
+  out["steps"] = std::move(steps);
+  if (!trace.error.empty()) out["error"] = trace.error;
+  return out;
+}
+
+std::string traceToText(const Flow& flow, const Call& call) {
+  const Trace& trace = call.trace();
+  const SecretMap* secrets = call.secrets();
+  std::string out;
+  std::size_t said = 0;
+  (void)said;
+  for (const TraceStep& step : trace.steps) {
+    const Node& node = flow.nodes[static_cast<std::size_t>(step.element)];
+    out += "  " + node.name + " (" + std::string(node.type->name) + ")";
+    bool last = &step == &trace.steps.back();
+    if (!(last && (step.exit == ExitKind::kEnd || trace.hung_up_by == HungUpBy::kCaller))) {
+      out += " -> ";
+      out += step.exit == ExitKind::kRoute ? "\"" + redact(step.label, secrets) + "\""
+                                           : std::string(exitName(step.exit));
+    }
+    if (!step.note.empty()) out += "  [" + redact(step.note, secrets) + "]";
+    out += '\n';
+  }
+  for (const auto& s : trace.said) out += "  said:   " + redact(s, secrets) + '\n';
+  for (const auto& s : trace.played) out += "  played: " + redact(s, secrets) + '\n';
+  for (const auto& h : trace.http) {
+    out += "  http:   " + h.method + " " + redact(h.url, secrets) + " -> " +
+           std::to_string(h.status) + (h.error.empty() ? "" : " (" + redact(h.error, secrets) + ")") +
+           '\n';
+  }
+  for (const auto& t : trace.transfers) out += "  transferred to " + redact(t, secrets) + '\n';
+  if (!trace.error.empty()) out += "  error:  " + trace.error + '\n';
+  out += "ended at " + nameOf(flow, trace.ended_at) + " (hung up by " +
+         hungUpByName(trace.hung_up_by) + "), result code " + trace.result_code + '\n';
+  return out;
+}
+
+}  // namespace callflow

@@ -1,0 +1,53 @@
+#include "store/memory_lead_store.h"
+
+namespace callflow {
+
+std::string phoneDigits(std::string_view number) {
+  std::string digits;
+  for (char c : number) {
+    if (c >= '0' && c <= '9') digits += c;
+  }
+  return digits;
+}
+
+boost::asio::awaitable<Result<std::optional<Lead>>> MemoryLeadStore::findByPhone(
+    std::string_view phone) {
+  std::string wanted = phoneDigits(phone);
+  if (!wanted.empty()) {
+    for (const Lead& lead : leads_) {
+      if (phoneDigits(lead.field(LeadField::kPhoneNum)) == wanted) {
+        co_return std::optional<Lead>(lead);
+      }
+    }
+  }
+  co_return std::optional<Lead>();
+}
+
+boost::asio::awaitable<Result<std::optional<Lead>>> MemoryLeadStore::findByReference(
+    std::string_view reference) {
+  for (const Lead& lead : leads_) {
+    if (lead.field(LeadField::kReferenceId) == reference) co_return std::optional<Lead>(lead);
+  }
+  co_return std::optional<Lead>();
+}
+
+boost::asio::awaitable<Result<std::int64_t>> MemoryLeadStore::create(Lead lead) {
+  co_return add(std::move(lead));
+}
+
+boost::asio::awaitable<Result<void>> MemoryLeadStore::addToDnc(std::string_view number) {
+  std::string digits = phoneDigits(number);
+  if (digits.empty()) {
+    co_return fail(ErrorCode::kInvalidArgument, "\"" + std::string(number) + "\" has no digits");
+  }
+  dnc_.insert(digits);
+  co_return Result<void>();
+}
+
+std::int64_t MemoryLeadStore::add(Lead lead) {
+  lead.id = ++next_id_;
+  leads_.push_back(std::move(lead));
+  return leads_.back().id;
+}
+
+}  // namespace callflow

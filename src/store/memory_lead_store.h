@@ -1,0 +1,34 @@
+// MemoryLeadStore: leads and a do-not-call list kept in memory, for `callflow run` without a
+// database and for tests. Phone numbers match on their digits alone ("+44 (20) 7946-0000"
+// matches "442079460000"). Not thread-safe: one call's worker uses it at a time.
+#pragma once
+
+#include <set>
+#include <vector>
+
+#include "callflow/lead_store.h"
+
+namespace callflow {
+
+std::string phoneDigits(std::string_view number);
+
+class MemoryLeadStore : public LeadStore {
+ public:
+  boost::asio::awaitable<Result<std::optional<Lead>>> findByPhone(std::string_view phone) override;
+  boost::asio::awaitable<Result<std::optional<Lead>>> findByReference(
+      std::string_view reference) override;
+  boost::asio::awaitable<Result<std::int64_t>> create(Lead lead) override;
+  boost::asio::awaitable<Result<void>> addToDnc(std::string_view number) override;
+
+  // Adds a lead directly (seeding); returns its id.
+  std::int64_t add(Lead lead);
+  const std::vector<Lead>& leads() const { return leads_; }
+  const std::set<std::string>& dnc() const { return dnc_; }
+
+ private:
+  std::vector<Lead> leads_;
+  std::set<std::string> dnc_;
+  std::int64_t next_id_ = 1000;
+};
+
+}  // namespace callflow
