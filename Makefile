@@ -1,0 +1,49 @@
+# Callflow: `make run` and `make test` each do all set-up on a fresh Debian 12 machine.
+.PHONY: all deps build run test test-asan bench check-includes format format-check clean
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc)
+CALLFLOW   := $(BUILD)/callflow
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/build.ninja: | deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j $(JOBS)
+
+# Until `callflow serve` exists: check the example flows and run each through the simulator
+# with a few scripted callers, printing their traces.
+run: build
+	@bash scripts/run-examples.sh $(CALLFLOW)
+
+test: build check-includes
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The unit and flow tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+test-asan: deps
+	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCALLFLOW_SANITIZE=ON \
+	  -DCALLFLOW_BENCH=OFF
+	ninja -C $(BUILD_ASAN) -j $(JOBS)
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	$(BUILD)/bench/engine_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+
+check-includes:
+	@bash scripts/check_includes.sh
+
+SOURCES = $(shell git ls-files '*.h' '*.cpp')
+format:
+	clang-format -i $(SOURCES)
+format-check: deps
+	clang-format --dry-run -Werror $(SOURCES)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)
