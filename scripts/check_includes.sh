@@ -9,8 +9,9 @@ declare -A allowed=(
   [flow]="flow"
   [engine]="engine flow"
   [store]="store"
+  [http]="http"
   [elements]="elements engine flow"
-  [cli]="cli elements engine flow store"
+  [cli]="cli elements engine flow store http"
 )
 status=0
 for folder in "${!allowed[@]}"; do

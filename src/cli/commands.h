@@ -24,6 +24,9 @@ struct RunOptions {
   std::string secrets_path;
   bool json = false;
   bool fail_transfers = false;
+  std::vector<std::string> allow;  // outbound policy: addresses or CIDRs ApiRequest may reach
+  std::vector<std::string> deny;   // and may not (169.254.0.0/16 is denied by default)
+  std::string ca_file;
 };
 int runRun(const RunOptions& options);
 

@@ -30,6 +30,11 @@ int main(int argc, char** argv) {
   run_command->add_option("--db", run.db_path, "Database file for leads and call records");
   run_command->add_option("--secrets", run.secrets_path, "Secrets file (NAME=value, mode 0600)");
   run_command->add_flag("--json", run.json, "Print the trace as one JSON object");
+  run_command->add_option("--allow", run.allow,
+                          "An address or CIDR ApiRequest may reach even if denied (repeatable)");
+  run_command->add_option("--deny", run.deny,
+                          "An address or CIDR ApiRequest may not reach (repeatable)");
+  run_command->add_option("--ca-file", run.ca_file, "CA certificates for https (PEM)");
   run_command->add_flag("--fail-transfers", run.fail_transfers,
                         "Transfers fail (to test a Transfer's error exit)");
 

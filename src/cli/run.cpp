@@ -1,3 +1,4 @@
+#include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
 #include <iostream>
 
@@ -6,6 +7,7 @@
 #include "engine/secrets.h"
 #include "engine/simulator.h"
 #include "engine/trace_json.h"
+#include "http/curl_http_client.h"
 #include "store/memory_lead_store.h"
 
 namespace callflow {
@@ -63,6 +65,29 @@ int runRun(const RunOptions& options) {
   simulation.secrets = &secrets;
   MemoryLeadStore leads;
   simulation.services.leads = &leads;
+  HttpClientOptions http_options;
+  http_options.policy = OutboundPolicy::defaults();
+  for (const std::string& text : options.allow) {
+    auto cidr = Cidr::parse(text);
+    if (!cidr) {
+      std::cerr << "callflow: --allow: " << cidr.error().message << '\n';
+      return 2;
+    }
+    http_options.policy.allow.push_back(*cidr);
+  }
+  for (const std::string& text : options.deny) {
+    auto cidr = Cidr::parse(text);
+    if (!cidr) {
+      std::cerr << "callflow: --deny: " << cidr.error().message << '\n';
+      return 2;
+    }
+    http_options.policy.deny.push_back(*cidr);
+  }
+  http_options.ca_file = options.ca_file;
+  boost::asio::io_context loop(1);
+  CurlHttpClient http(loop, std::move(http_options));
+  simulation.services.http = &http;
+  simulation.loop = &loop;
 
   Call call = simulate(flow, simulation);
   if (options.json) {

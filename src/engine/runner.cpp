@@ -100,10 +100,15 @@ boost::asio::awaitable<void> runCall(const Flow& flow, Call& call, Channel& line
   }
 }
 
-void runCallToEnd(const Flow& flow, Call& call, Channel& line) {
-  boost::asio::io_context loop(1);
-  boost::asio::co_spawn(loop, runCall(flow, call, line), boost::asio::detached);
-  loop.run();
+void runCallToEnd(const Flow& flow, Call& call, Channel& line, boost::asio::io_context* loop) {
+  if (loop == nullptr) {
+    boost::asio::io_context own(1);
+    runCallToEnd(flow, call, line, &own);
+    return;
+  }
+  boost::asio::co_spawn(*loop, runCall(flow, call, line), boost::asio::detached);
+  loop->restart();
+  loop->run();
 }
 
 }  // namespace callflow

@@ -14,6 +14,10 @@
 #include "callflow/channel.h"
 #include "flow/flow.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace callflow {
 
 inline constexpr int kMaxVisits = 1000;
@@ -23,7 +27,9 @@ Call makeCall(const Flow& flow, std::string from, std::string to);
 
 boost::asio::awaitable<void> runCall(const Flow& flow, Call& call, Channel& line);
 
-// Runs the call to its end on a private event loop (the simulator, tests, benchmarks).
-void runCallToEnd(const Flow& flow, Call& call, Channel& line);
+// Runs the call to its end on `loop` (or a private one when null) and returns when the loop has
+// no more work: the simulator, tests, benchmarks.
+void runCallToEnd(const Flow& flow, Call& call, Channel& line,
+                  boost::asio::io_context* loop = nullptr);
 
 }  // namespace callflow

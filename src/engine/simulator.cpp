@@ -9,7 +9,7 @@ Call simulate(const Flow& flow, const Simulation& simulation) {
   call.setSecrets(simulation.secrets);
   call.services() = simulation.services;
   ScriptChannel line(simulation.caller);
-  runCallToEnd(flow, call, line);
+  runCallToEnd(flow, call, line, simulation.loop);
   return call;
 }
 

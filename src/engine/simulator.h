@@ -8,6 +8,10 @@
 #include "engine/script_channel.h"
 #include "flow/flow.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace callflow {
 
 struct Simulation {
@@ -16,6 +20,8 @@ struct Simulation {
   CallerScript caller;
   const SecretMap* secrets = nullptr;
   Services services;
+  // The loop to run on, when services (an HTTP client) live on it; else a private one.
+  boost::asio::io_context* loop = nullptr;
 };
 
 Call simulate(const Flow& flow, const Simulation& simulation);
