@@ -41,6 +41,7 @@ struct HttpExchange {
   int status = 0;
   std::string error;
   double seconds = 0;
+  int retries = 0;  // tries after the first
 };
 
 struct Trace {

@@ -8,6 +8,9 @@
 // data, earlier API results) and the response. Values are encoded for where they land
 // (flow/fillpoint.h): percent-encoded in the URL, JSON-escaped in a JSON body, refused in a
 // header when they hold CR, LF or NUL. Fillpoints may not appear in the scheme, host or port.
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
@@ -45,6 +48,11 @@ struct Auth {
   Template password;
 };
 
+double secondsUntil(std::chrono::steady_clock::time_point deadline) {
+  double left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+  return std::max(left, 0.001);
+}
+
 class ApiRequest : public Element {
  public:
   struct Config {
@@ -78,6 +86,7 @@ class ApiRequest : public Element {
     request.url = config_.url.render(call);
 
     HttpExchange exchange{config_.name, config_.method, request.url};
+    int exchange_retries = 0;
     auto refuse = [&](std::string why) {
       result.error = why;
       exchange.error = std::move(why);
@@ -112,8 +121,27 @@ class ApiRequest : public Element {
     if (client == nullptr) co_return refuse("no HTTP client is configured");
 
     auto started = std::chrono::steady_clock::now();
+    auto deadline = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                  std::chrono::duration<double>(config_.timeout));
     if (!config_.phrase.empty()) line.startHold(config_.phrase);
-    HttpResponse response = co_await client->send(std::move(request));
+    HttpResponse response;
+    for (int attempt = 0;; ++attempt) {
+      HttpRequest this_try = request;
+      this_try.timeout_seconds = secondsUntil(deadline);
+      response = co_await client->send(std::move(this_try));
+      bool retryable = response.failure == HttpResponse::Failure::kConnect ||
+                       (response.failure == HttpResponse::Failure::kNone &&
+                        response.status >= 500 && response.status <= 599);
+      if (!retryable || attempt >= config_.retries || line.hungUp()) break;
+      // Back off 100 ms, 200 ms, 400 ms…, but only while the element's timeout allows a try.
+      auto backoff = std::chrono::milliseconds(100 << std::min(attempt, 5));
+      if (std::chrono::steady_clock::now() + backoff + std::chrono::milliseconds(50) >= deadline) {
+        break;
+      }
+      boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor, backoff);
+      co_await pause.async_wait(boost::asio::use_awaitable);
+      ++exchange_retries;
+    }
     if (!config_.phrase.empty()) line.stopHold();
     exchange.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -138,6 +166,7 @@ class ApiRequest : public Element {
       exit.kind = ExitKind::kError;
     }
     exchange.error = result.error;
+    exchange.retries = exchange_retries;
     call.trace().http.push_back(std::move(exchange));
     co_return exit;
   }

@@ -44,12 +44,11 @@ boost::json::object traceToJson(const Flow& flow, const Call& call) {
   for (const auto& s : trace.said) said.emplace_back(clean(s));
   for (const auto& s : trace.played) played.emplace_back(clean(s));
   for (const auto& h : trace.http) {
-    http.push_back(boost::json::object{{"element", h.element},
-                                       {"method", h.method},
-                                       {"url", clean(h.url)},
-                                       {"status", h.status},
-                                       {"error", clean(h.error)},
-                                       {"seconds", h.seconds}});
+    boost::json::object entry{{"element", h.element},       {"method", h.method},
+                              {"url", clean(h.url)},        {"status", h.status},
+                              {"error", clean(h.error)},    {"seconds", h.seconds}};
+    if (h.retries > 0) entry["retries"] = h.retries;
+    http.push_back(std::move(entry));
   }
   for (const auto& t : trace.transfers) transfers.emplace_back(clean(t));
   out["said"] = std::move(said);
