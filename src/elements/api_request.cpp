@@ -14,6 +14,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <cstdio>
 
 #include "callflow/channel.h"
 #include "callflow/http_client.h"
@@ -159,8 +160,14 @@ class ApiRequest : public Element {
     Exit exit{ExitKind::kOutput};
     if (response.failure != HttpResponse::Failure::kNone) {
       result.error = response.error.empty() ? "the request failed" : response.error;
-      exit.kind = response.failure == HttpResponse::Failure::kTimeout ? ExitKind::kTimeout
-                                                                      : ExitKind::kError;
+      exit.kind = ExitKind::kError;
+      if (response.failure == HttpResponse::Failure::kTimeout) {
+        // Each try had what was left of the element's timeout; the caller waited all of it.
+        char seconds[32];
+        std::snprintf(seconds, sizeof seconds, "%g", config_.timeout);
+        result.error = std::string("no complete answer within ") + seconds + " s";
+        exit.kind = ExitKind::kTimeout;
+      }
     } else if (response.status < 200 || response.status > 299) {
       result.error = "HTTP status " + std::to_string(response.status);
       exit.kind = ExitKind::kError;
