@@ -124,7 +124,10 @@ class ApiRequest : public Element {
     auto started = std::chrono::steady_clock::now();
     auto deadline = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                   std::chrono::duration<double>(config_.timeout));
-    if (!config_.phrase.empty()) line.startHold(config_.phrase);
+    if (!config_.phrase.empty()) {
+      line.startHold(config_.phrase);
+      for (const std::string& file : config_.phrase) call.trace().played.push_back(file);
+    }
     HttpResponse response;
     for (int attempt = 0;; ++attempt) {
       HttpRequest this_try = request;
@@ -220,9 +223,16 @@ void checkUrl(Settings& settings, const std::string& source) {
   } else if (authority.find_first_of(" \t\r\n\\") != std::string_view::npos) {
     settings.problem("url", "the host contains a space or a backslash");
   }
-  if (source.find_first_of("\r\n ") != std::string::npos &&
-      source.find_first_of("\r\n ") < source.find("{{")) {
-    settings.problem("url", "contains a space or line break; write it as %20");
+  // In the literal text only: spaces inside a fillpoint's braces are allowed.
+  for (std::size_t i = 0; i < source.size(); ++i) {
+    if (source.compare(i, 2, "{{") == 0) {
+      std::size_t close = source.find("}}", i + 2);
+      if (close == std::string::npos) break;  // the template parser reports it
+      i = close + 1;
+    } else if (source[i] == ' ' || source[i] == '\r' || source[i] == '\n') {
+      settings.problem("url", "contains a space or line break; write it as %20");
+      break;
+    }
   }
 }
 
@@ -342,9 +352,10 @@ ElementPtr loadApiRequest(Settings& settings) {
   }
 
   if (auto body = settings.string("body"); body && !body->empty()) {
-    std::string_view trimmed = trim(*body);
-    while (!trimmed.empty() && (trimmed.front() == '\n' || trimmed.front() == '\r')) {
-      trimmed.remove_prefix(1);
+    std::string_view trimmed = *body;
+    while (!trimmed.empty() && std::string_view(" \t\r\n").find(trimmed.front()) !=
+                                   std::string_view::npos) {
+      trimmed.remove_prefix(1);  // JSON whitespace, in any mix ("\n  {")
     }
     config.json_body = !trimmed.empty() && (trimmed.front() == '{' || trimmed.front() == '[');
     config.body = settings.textFrom("body", *body, config.json_body ? Encoding::kJson

@@ -110,13 +110,15 @@ class Branch : public Element {
 
 ElementPtr loadBranch(Settings& settings) {
   auto source = settings.dataPath("source", true);
-  auto branches = settings.objects("branches", true);
-  if (!branches) return nullptr;
-  if (branches->size() > kMaxBranches) {
-    settings.problem("branches", "more than " + std::to_string(kMaxBranches) +
-                                     " branches (" + std::to_string(branches->size()) + ")");
+  // Counted before the items are read, so a long list is one problem, not one per item.
+  if (const auto* raw = settings.raw("branches");
+      raw != nullptr && raw->is_array() && raw->get_array().size() > kMaxBranches) {
+    settings.problem("branches", "more than " + std::to_string(kMaxBranches) + " branches (" +
+                                     std::to_string(raw->get_array().size()) + ")");
     return nullptr;
   }
+  auto branches = settings.objects("branches", true);
+  if (!branches) return nullptr;
   if (branches->empty()) {
     settings.problem("branches", "give at least one branch");
     return nullptr;
@@ -132,6 +134,8 @@ ElementPtr loadBranch(Settings& settings) {
         item->problem("op", "unknown operator \"" + *op +
                                 "\" (known: equals, notEquals, contains, startsWith, regex, lt, "
                                 "le, gt, ge, empty, notEmpty)");
+        (void)item->raw("value");           // not "unknown setting" as well
+        (void)item->target("next", true);  // still checked
         ok = false;
         continue;
       }

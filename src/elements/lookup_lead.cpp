@@ -26,8 +26,14 @@ class LookupLead : public Element {
     }
     std::string key = value_ ? value_->render(call) : call.variable(CallVariable::kPhoneNum);
     if (key.empty()) co_return Exit{ExitKind::kNoMatch, -1, {}, "nothing to look up"};
-    auto found = by_reference_ ? co_await store->findByReference(key)
-                               : co_await store->findByPhone(key);
+    // Not `cond ? co_await a : co_await b`: GCC 12 destroys the result of such an expression
+    // twice (a crash on every lookup).
+    Result<std::optional<Lead>> found = std::optional<Lead>();
+    if (by_reference_) {
+      found = co_await store->findByReference(key);
+    } else {
+      found = co_await store->findByPhone(key);
+    }
     if (!found) {
       result.error = found.error().message;
       co_return Exit{ExitKind::kError, -1, {}, "the lead store failed"};

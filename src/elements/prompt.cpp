@@ -15,16 +15,22 @@ std::optional<Prompt> loadPrompt(Settings& settings) {
   }
   Settings* object = settings.object("prompt");
   if (object == nullptr) return std::nullopt;
+  // Every key is read before giving up, so one bad key is one problem.
+  bool ok = true;
   if (object->has("text")) {
     prompt.text = object->text("text", Encoding::kText);
-    if (!prompt.text) return std::nullopt;
+    ok = prompt.text.has_value();
   }
   if (object->has("phrase")) {
     auto files = object->stringList("phrase");
-    if (!files) return std::nullopt;
-    prompt.files = std::move(*files);
+    if (files) {
+      prompt.files = std::move(*files);
+    } else {
+      ok = false;
+    }
   }
   prompt.voice = object->string("voice").value_or("");
+  if (!ok) return std::nullopt;
   if (!prompt.text && prompt.files.empty()) {
     object->problem("", "give \"text\" or \"phrase\"");
     return std::nullopt;

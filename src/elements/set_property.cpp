@@ -54,13 +54,16 @@ std::string_view withoutPrefix(std::string_view name, std::string_view prefix) {
 }  // namespace
 
 ElementPtr loadSetProperty(Settings& settings) {
+  // Both are read even when the other is missing, so each reports its own problems only.
   Settings* destination = settings.object("destination", true);
   Settings* source = settings.object("source", true);
-  if (destination == nullptr || source == nullptr) return nullptr;
 
   std::optional<Destination> to;
-  auto to_type = destination->string("type", true);
-  auto to_name = destination->string("name", true);
+  std::optional<std::string> to_type, to_name;
+  if (destination != nullptr) {
+    to_type = destination->string("type", true);
+    to_name = destination->string("name", true);
+  }
   if (to_type && to_name) {
     if (*to_type == "IvrData") {
       if (!Settings::isName(*to_name)) {
@@ -93,7 +96,7 @@ ElementPtr loadSetProperty(Settings& settings) {
 
   std::optional<DataPath> path;
   std::optional<Template> text;
-  auto from_type = source->string("type", true);
+  auto from_type = source != nullptr ? source->string("type", true) : std::nullopt;
   if (from_type) {
     if (*from_type == "FreeText") {
       text = source->text("name", Encoding::kText, true);

@@ -28,11 +28,11 @@ class TextToSpeech : public Element {
 
 ElementPtr loadTextToSpeech(Settings& settings) {
   auto text = settings.text("text", Encoding::kText, true);
+  std::string voice = settings.string("voice").value_or("");
   if (text && text->source().size() > kMaxTextLength) {
     settings.problem("text", "longer than " + std::to_string(kMaxTextLength) + " characters");
     return nullptr;
   }
-  std::string voice = settings.string("voice").value_or("");
   if (!text) return nullptr;
   return std::make_unique<TextToSpeech>(std::move(*text), std::move(voice));
 }

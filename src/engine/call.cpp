@@ -1,10 +1,11 @@
 #include "callflow/call.h"
 #include "callflow/lead_store.h"
 
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <cmath>
+
+#include "flow/fillpoint.h"
 
 namespace callflow {
 namespace {
@@ -12,6 +13,51 @@ namespace {
 constexpr std::string_view kCallVariableNames[kCallVariableCount] = {
     "referenceid", "name",  "name2",   "address",    "city",  "postalcode",
     "phonenum",    "leadid", "dnis", "campaignid", "listid"};
+
+void appendJson(const boost::json::value& v, std::string& out);
+
+// Writes a JSON object or array back as JSON, numbers as appendJson writes them (Boost's
+// serializer would write 2.5 as 2.5E0). Depth is bounded by the parser's limit.
+void appendJsonDocument(const boost::json::value& v, std::string& out) {
+  switch (v.kind()) {
+    case boost::json::kind::string: {
+      out += '"';
+      appendJsonEscaped(std::string_view(v.get_string().data(), v.get_string().size()), out);
+      out += '"';
+      break;
+    }
+    case boost::json::kind::null:
+      out += "null";
+      break;
+    case boost::json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        appendJsonDocument(item, out);
+      }
+      out += ']';
+      break;
+    }
+    case boost::json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, item] : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += '"';
+        appendJsonEscaped(std::string_view(key.data(), key.size()), out);
+        out += "\":";
+        appendJsonDocument(item, out);
+      }
+      out += '}';
+      break;
+    }
+    default:
+      appendJson(v, out);
+  }
+}
 
 // Writes a JSON scalar the way a person would read it: strings as they are, integers without
 // a decimal point, other numbers in their shortest exact form, null as nothing.
@@ -41,7 +87,7 @@ void appendJson(const boost::json::value& v, std::string& out) {
       break;
     case boost::json::kind::array:
     case boost::json::kind::object:
-      out += boost::json::serialize(v);
+      appendJsonDocument(v, out);
       break;
   }
 }

@@ -2,9 +2,12 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <vector>
 
+#include "flow/fillpoint.h"
 #include "flow/settings.h"
 
 namespace callflow {
@@ -51,13 +54,39 @@ std::optional<std::string> secretFromEnvironment(std::string_view name) {
 }
 
 std::string redact(std::string_view text, const SecretMap* secrets) {
-  std::string out(text);
-  if (secrets == nullptr) return out;
+  if (secrets == nullptr) return std::string(text);
+  // Marks every byte that an occurrence of a secret covers in the original text, then masks
+  // each marked run once. (Replacing one secret after another would leave the rest of a longer
+  // or overlapping secret in clear once a shorter one had been replaced inside it.)
+  std::vector<bool> covered(text.size(), false);
+  bool any = false;
+  auto mark = [&](std::string_view value) {
+    for (std::size_t at = text.find(value); at != std::string_view::npos;
+         at = text.find(value, at + 1)) {
+      std::fill_n(covered.begin() + static_cast<std::ptrdiff_t>(at), value.size(), true);
+      any = true;
+    }
+  };
+  std::string encoded;
   for (const auto& [name, value] : *secrets) {
     if (value.empty()) continue;
-    for (std::size_t at = out.find(value); at != std::string::npos;
-         at = out.find(value, at + 3)) {
-      out.replace(at, value.size(), "***");
+    mark(value);
+    // The forms fillpoints give the value: percent-encoded in a URL, escaped in a JSON string.
+    encoded.clear();
+    appendPercentEncoded(value, encoded);
+    if (encoded != value) mark(encoded);
+    encoded.clear();
+    appendJsonEscaped(value, encoded);
+    if (encoded != value) mark(encoded);
+  }
+  if (!any) return std::string(text);
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (!covered[i]) {
+      out += text[i];
+    } else if (i == 0 || !covered[i - 1]) {
+      out += "***";
     }
   }
   return out;

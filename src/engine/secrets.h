@@ -3,7 +3,7 @@
 // They come from a file of `NAME=value` lines that only its owner may read (mode 0600 or
 // stricter; anything more open is refused), or from `CALLFLOW_SECRET_NAME` variables. Every
 // trace, log line and stored record passes through redact(), which replaces each secret value
-// with `***`.
+// with `***`, also where it appears percent-encoded (a URL) or JSON-escaped (a body).
 #pragma once
 
 #include <string>

@@ -1,7 +1,5 @@
 #include "flow/fillpoint.h"
 
-#include <cctype>
-
 namespace callflow {
 namespace {
 
@@ -226,7 +224,14 @@ Result<void> Template::renderTo(const Call& call, std::string& out) const {
 }
 
 std::string Template::render(const Call& call) const {
+  // One allocation for most texts: the literals and about 12 characters per value (a
+  // template of a single short value stays in the string's own buffer).
+  std::size_t expected = 0;
+  for (const Segment& segment : segments_) {
+    expected += segment.literal.size() + (segment.has_fill ? 12 : 0);
+  }
   std::string out;
+  out.reserve(expected);
   (void)renderTo(call, out);  // only kHeader can fail; its callers use renderTo
   return out;
 }
@@ -243,7 +248,9 @@ void appendPercentEncoded(std::string_view value, std::string& out) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (char c : value) {
     auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+    // ASCII only, whatever the locale (std::isalnum may accept other bytes, and is a call).
+    bool alnum = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9');
+    if (alnum || c == '-' || c == '.' || c == '_' || c == '~') {
       out += c;
     } else {
       out += '%';

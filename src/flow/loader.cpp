@@ -361,7 +361,7 @@ LoadedFlow loadFlow(std::string_view json_text, std::span<const ElementType> reg
     doc_error("start", "must be the name of an element");
   } else if (auto start = context.elementIndex(it->value().get_string())) {
     flow->start = *start;
-  } else {
+  } else if (!context.isUntypedElement(it->value().get_string())) {
     doc_error("start", "no element named \"" + std::string(it->value().get_string()) + "\"");
   }
 

@@ -199,7 +199,9 @@ std::optional<DataPath> Settings::dataPath(std::string_view key, bool required) 
 std::optional<int> Settings::targetFrom(std::string_view key, std::string_view name) {
   auto index = context_.elementIndex(name);
   if (!index) {
-    problem(key, "no element named \"" + std::string(name) + "\"");
+    if (!context_.isUntypedElement(name)) {
+      problem(key, "no element named \"" + std::string(name) + "\"");
+    }
     return std::nullopt;
   }
   context_.addEdge(element_, *index);
@@ -285,6 +287,13 @@ std::optional<int> LoadContext::elementIndex(std::string_view name) const {
     if (types_[i] != nullptr && names_[i] == name) return static_cast<int>(i);
   }
   return std::nullopt;
+}
+
+bool LoadContext::isUntypedElement(std::string_view name) const {
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    if (types_[i] == nullptr && !names_[i].empty() && names_[i] == name) return true;
+  }
+  return false;
 }
 
 int LoadContext::ivrDataSlot(std::string_view name, bool written) {

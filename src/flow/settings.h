@@ -107,6 +107,9 @@ class LoadContext : public PathBinder {
   Diagnostics& diagnostics() { return diagnostics_; }
   void setElements(std::vector<std::string> names, std::vector<const ElementType*> types);
   std::optional<int> elementIndex(std::string_view name) const;
+  // Whether `name` is an element whose type is unknown: references to it are not reported
+  // again (its `type` was).
+  bool isUntypedElement(std::string_view name) const;
   const std::string& elementName(int index) const { return names_[index]; }
   const ElementType* elementType(int index) const { return types_[index]; }
 

@@ -111,7 +111,12 @@ struct CurlHttpClient::Impl {
     if (it == watched.end() || it->second->generation != generation) return;
     Watched& w = *it->second;
     (direction == CURL_CSELECT_IN ? w.reading : w.writing) = false;
-    if (ec) return;  // cancelled: libcurl changed what it waits for
+    if (ec) {
+      // Cancelled: libcurl changed what it waits for, and cancel() stops both directions.
+      // Wait again for whatever it still wants, or that wake-up would be lost.
+      arm(fd);
+      return;
+    }
     int wanted = direction == CURL_CSELECT_IN ? CURL_POLL_IN : CURL_POLL_OUT;
     if ((w.what & wanted) == 0) return;
     curl_multi_socket_action(multi, fd, direction, &running);
