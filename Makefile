@@ -1,5 +1,5 @@
 # Callflow: `make run` and `make test` each do all set-up on a fresh Debian 12 machine.
-.PHONY: all deps build run test test-asan bench check-includes format format-check clean
+.PHONY: all deps build run test test-asan bench bench-http check-includes format format-check clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -35,6 +35,10 @@ test-asan: deps
 
 bench: build
 	$(BUILD)/bench/engine_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+
+# ApiRequest under load against nginx, beside wrk and a bare libcurl loop (installs nginx, wrk).
+bench-http: build
+	BUILD=$(BUILD) bash bench/http_load.sh
 
 check-includes:
 	@bash scripts/check_includes.sh

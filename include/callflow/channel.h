@@ -16,9 +16,9 @@
 namespace callflow {
 
 enum class LineStatus {
-  kDone,     // the operation finished
-  kHungUp,   // the caller hung up before or during it
-  kFailed,   // the line could not do it (e.g. a transfer the far end refused)
+  kDone,    // the operation finished
+  kHungUp,  // the caller hung up before or during it
+  kFailed,  // the line could not do it (e.g. a transfer the far end refused)
 };
 
 // Something said to the caller by text-to-speech.
@@ -32,7 +32,7 @@ struct Speech {
 // digits, the terminator (not included in the result), `first_digit_timeout` with no digit,
 // `inter_digit_timeout` after a digit.
 struct DigitRequest {
-  std::string_view prompt_text;                // spoken prompt, may be empty
+  std::string_view prompt_text;               // spoken prompt, may be empty
   std::span<const std::string> prompt_files;  // audio prompt, may be empty
   int max_digits = 1;
   char terminator = '\0';  // '\0': none

@@ -61,12 +61,12 @@ enum class PhraseUse { kAtStart, kOwn };
 
 // One row of the element registry.
 struct ElementType {
-  std::string_view name;                // the `type` in the flow
+  std::string_view name;  // the `type` in the flow
   ElementLoader load;
-  std::span<const ExitKind> exits;      // the named exits it may leave by
+  std::span<const ExitKind> exits;  // the named exits it may leave by
   unsigned result_fields = kNoResult;
   PhraseUse phrase = PhraseUse::kAtStart;
-  bool waits_for_caller = false;        // it takes the caller's time (plays, listens, waits)
+  bool waits_for_caller = false;  // it takes the caller's time (plays, listens, waits)
 };
 
 }  // namespace callflow

@@ -5,8 +5,8 @@
 // that does I/O must not block that thread (it posts the work elsewhere and resumes the call).
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
 #include <array>
+#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <map>
 #include <optional>

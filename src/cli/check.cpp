@@ -21,8 +21,10 @@ int runCheck(const CheckOptions& options) {
     for (const std::string& name : loaded.flow->secret_names) {
       if (secrets->find(name) == secrets->end()) {
         problems.push_back({Problem::Severity::kError, "", "",
-                            "secret \"" + name + "\" is not in the secrets file nor in "
-                            "CALLFLOW_SECRET_" + name});
+                            "secret \"" + name +
+                                "\" is not in the secrets file nor in "
+                                "CALLFLOW_SECRET_" +
+                                name});
       }
     }
   }
@@ -32,19 +34,20 @@ int runCheck(const CheckOptions& options) {
   if (options.json) {
     boost::json::array list;
     for (const Problem& p : problems) {
-      boost::json::object o{{"severity", p.severity == Problem::Severity::kError ? "error" : "warning"},
-                            {"element", p.element},
-                            {"key", p.key},
-                            {"message", p.message},
-                            {"text", p.text()}};
+      boost::json::object o{
+          {"severity", p.severity == Problem::Severity::kError ? "error" : "warning"},
+          {"element", p.element},
+          {"key", p.key},
+          {"message", p.message},
+          {"text", p.text()}};
       if (p.line > 0) {
         o["line"] = p.line;
         o["column"] = p.column;
       }
       list.push_back(std::move(o));
     }
-    std::cout << boost::json::serialize(boost::json::object{{"valid", !has_errors},
-                                                            {"problems", std::move(list)}})
+    std::cout << boost::json::serialize(
+                     boost::json::object{{"valid", !has_errors}, {"problems", std::move(list)}})
               << '\n';
     return has_errors ? 2 : 0;
   }

@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   callflow::CheckOptions check;
-  CLI::App* check_command = app.add_subcommand("check", "Validate a flow; exit 2 with every problem");
+  CLI::App* check_command =
+      app.add_subcommand("check", "Validate a flow; exit 2 with every problem");
   check_command->add_option("flow", check.flow_path, "Flow JSON file")->required();
   check_command->add_option("--secrets", check.secrets_path,
                             "Secrets file (NAME=value, mode 0600): also check the secrets used");
@@ -31,9 +32,9 @@ int main(int argc, char** argv) {
   run_command->add_option("--secrets", run.secrets_path, "Secrets file (NAME=value, mode 0600)");
   run_command->add_flag("--json", run.json, "Print the trace as one JSON object");
   run_command->add_option("--allow", run.allow,
-                          "An address or CIDR ApiRequest may reach even if denied (repeatable)");
+                          "An address, CIDR or host[:port] ApiRequest may reach (repeatable)");
   run_command->add_option("--deny", run.deny,
-                          "An address or CIDR ApiRequest may not reach (repeatable)");
+                          "An address, CIDR or host[:port] ApiRequest may not reach (repeatable)");
   run_command->add_option("--ca-file", run.ca_file, "CA certificates for https (PEM)");
   run_command->add_flag("--fail-transfers", run.fail_transfers,
                         "Transfers fail (to test a Transfer's error exit)");

@@ -67,21 +67,15 @@ int runRun(const RunOptions& options) {
   simulation.services.leads = &leads;
   HttpClientOptions http_options;
   http_options.policy = OutboundPolicy::defaults();
-  for (const std::string& text : options.allow) {
-    auto cidr = Cidr::parse(text);
-    if (!cidr) {
-      std::cerr << "callflow: --allow: " << cidr.error().message << '\n';
-      return 2;
+  for (const auto& [rules, allowed] :
+       {std::pair{&options.allow, true}, std::pair{&options.deny, false}}) {
+    for (const std::string& rule : *rules) {
+      if (auto added = http_options.policy.add(rule, allowed); !added) {
+        std::cerr << "callflow: " << (allowed ? "--allow" : "--deny") << ": "
+                  << added.error().message << '\n';
+        return 2;
+      }
     }
-    http_options.policy.allow.push_back(*cidr);
-  }
-  for (const std::string& text : options.deny) {
-    auto cidr = Cidr::parse(text);
-    if (!cidr) {
-      std::cerr << "callflow: --deny: " << cidr.error().message << '\n';
-      return 2;
-    }
-    http_options.policy.deny.push_back(*cidr);
   }
   http_options.ca_file = options.ca_file;
   boost::asio::io_context loop(1);

@@ -9,8 +9,7 @@ namespace {
 
 class AddToDnc : public Element {
  public:
-  AddToDnc(int index, std::optional<Template> number)
-      : index_(index), number_(std::move(number)) {}
+  AddToDnc(int index, std::optional<Template> number) : index_(index), number_(std::move(number)) {}
 
   boost::asio::awaitable<Exit> run(Call& call, Channel&) const override {
     ElementResult& result = call.result(index_);

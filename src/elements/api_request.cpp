@@ -8,6 +8,8 @@
 // data, earlier API results) and the response. Values are encoded for where they land
 // (flow/fillpoint.h): percent-encoded in the URL, JSON-escaped in a JSON body, refused in a
 // header when they hold CR, LF or NUL. Fillpoints may not appear in the scheme, host or port.
+#include "elements/api_request.h"
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -18,7 +20,6 @@
 
 #include "callflow/channel.h"
 #include "callflow/http_client.h"
-#include "elements/api_request.h"
 #include "elements/elements.h"
 #include "flow/settings.h"
 
@@ -130,9 +131,15 @@ class ApiRequest : public Element {
     }
     HttpResponse response;
     for (int attempt = 0;; ++attempt) {
-      HttpRequest this_try = request;
-      this_try.timeout_seconds = secondsUntil(deadline);
-      response = co_await client->send(std::move(this_try));
+      request.timeout_seconds = secondsUntil(deadline);
+      // A request that may be retried is sent as a copy. (No `?:` around a temporary in a
+      // co_await: GCC 12 destroys such temporaries twice.)
+      if (config_.retries > 0) {
+        HttpRequest copy = request;
+        response = co_await client->send(std::move(copy));
+      } else {
+        response = co_await client->send(std::move(request));
+      }
       bool retryable = response.failure == HttpResponse::Failure::kConnect ||
                        (response.failure == HttpResponse::Failure::kNone &&
                         response.status >= 500 && response.status <= 599);
@@ -218,8 +225,9 @@ void checkUrl(Settings& settings, const std::string& source) {
   } else if (authority.empty()) {
     settings.problem("url", "has no host");
   } else if (authority.find('@') != std::string_view::npos) {
-    settings.problem("url", "user:password in the URL is not allowed; use \"auth\" or a header "
-                            "with a {{secret.NAME}}");
+    settings.problem("url",
+                     "user:password in the URL is not allowed; use \"auth\" or a header "
+                     "with a {{secret.NAME}}");
   } else if (authority.find_first_of(" \t\r\n\\") != std::string_view::npos) {
     settings.problem("url", "the host contains a space or a backslash");
   }
@@ -327,8 +335,9 @@ ElementPtr loadApiRequest(Settings& settings) {
     }
     for (const std::string& line : lines) {
       std::size_t colon = line.find(':');
-      std::string_view name = colon == std::string::npos ? std::string_view()
-                                                         : trim(std::string_view(line).substr(0, colon));
+      std::string_view name = colon == std::string::npos
+                                  ? std::string_view()
+                                  : trim(std::string_view(line).substr(0, colon));
       bool valid_name = !name.empty() && std::all_of(name.begin(), name.end(), isTokenChar);
       if (!valid_name) {
         settings.problem("header", "\"" + line + "\" is not \"Name: value\" with a valid name");
@@ -337,8 +346,8 @@ ElementPtr loadApiRequest(Settings& settings) {
       }
       std::string_view value = trim(std::string_view(line).substr(colon + 1));
       if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
-        settings.problem("header", "the value of \"" + std::string(name) +
-                                       "\" contains a line break or NUL");
+        settings.problem("header",
+                         "the value of \"" + std::string(name) + "\" contains a line break or NUL");
         ok = false;
         continue;
       }
@@ -353,13 +362,13 @@ ElementPtr loadApiRequest(Settings& settings) {
 
   if (auto body = settings.string("body"); body && !body->empty()) {
     std::string_view trimmed = *body;
-    while (!trimmed.empty() && std::string_view(" \t\r\n").find(trimmed.front()) !=
-                                   std::string_view::npos) {
+    while (!trimmed.empty() &&
+           std::string_view(" \t\r\n").find(trimmed.front()) != std::string_view::npos) {
       trimmed.remove_prefix(1);  // JSON whitespace, in any mix ("\n  {")
     }
     config.json_body = !trimmed.empty() && (trimmed.front() == '{' || trimmed.front() == '[');
-    config.body = settings.textFrom("body", *body, config.json_body ? Encoding::kJson
-                                                                     : Encoding::kText);
+    config.body =
+        settings.textFrom("body", *body, config.json_body ? Encoding::kJson : Encoding::kText);
     if (!config.body) ok = false;
   }
 

@@ -17,17 +17,34 @@ namespace {
 
 constexpr std::size_t kMaxBranches = 20;
 
-enum class Op { kEquals, kNotEquals, kContains, kStartsWith, kRegex, kLt, kLe, kGt, kGe, kEmpty, kNotEmpty };
+enum class Op {
+  kEquals,
+  kNotEquals,
+  kContains,
+  kStartsWith,
+  kRegex,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kEmpty,
+  kNotEmpty
+};
 
 struct OpName {
   std::string_view name;
   Op op;
 };
-constexpr OpName kOps[] = {{"equals", Op::kEquals},     {"notEquals", Op::kNotEquals},
-                           {"contains", Op::kContains}, {"startsWith", Op::kStartsWith},
-                           {"regex", Op::kRegex},       {"lt", Op::kLt},
-                           {"le", Op::kLe},             {"gt", Op::kGt},
-                           {"ge", Op::kGe},             {"empty", Op::kEmpty},
+constexpr OpName kOps[] = {{"equals", Op::kEquals},
+                           {"notEquals", Op::kNotEquals},
+                           {"contains", Op::kContains},
+                           {"startsWith", Op::kStartsWith},
+                           {"regex", Op::kRegex},
+                           {"lt", Op::kLt},
+                           {"le", Op::kLe},
+                           {"gt", Op::kGt},
+                           {"ge", Op::kGe},
+                           {"empty", Op::kEmpty},
                            {"notEmpty", Op::kNotEmpty}};
 
 bool isNumeric(Op op) { return op == Op::kLt || op == Op::kLe || op == Op::kGt || op == Op::kGe; }
@@ -72,12 +89,24 @@ class Branch : public Element {
       if (c.value) (void)c.value->renderTo(call, operand);
       bool match = false;
       switch (c.op) {
-        case Op::kEquals: match = value == operand; break;
-        case Op::kNotEquals: match = value != operand; break;
-        case Op::kContains: match = value.find(operand) != std::string::npos; break;
-        case Op::kStartsWith: match = value.compare(0, operand.size(), operand) == 0; break;
-        case Op::kEmpty: match = value.empty(); break;
-        case Op::kNotEmpty: match = !value.empty(); break;
+        case Op::kEquals:
+          match = value == operand;
+          break;
+        case Op::kNotEquals:
+          match = value != operand;
+          break;
+        case Op::kContains:
+          match = value.find(operand) != std::string::npos;
+          break;
+        case Op::kStartsWith:
+          match = value.compare(0, operand.size(), operand) == 0;
+          break;
+        case Op::kEmpty:
+          match = value.empty();
+          break;
+        case Op::kNotEmpty:
+          match = !value.empty();
+          break;
         case Op::kRegex:
           try {
             match = boost::regex_search(value, *c.regex);
@@ -85,7 +114,10 @@ class Branch : public Element {
             co_return Exit{ExitKind::kError, -1, {}, "the regex was too complex for the value"};
           }
           break;
-        case Op::kLt: case Op::kLe: case Op::kGt: case Op::kGe: {
+        case Op::kLt:
+        case Op::kLe:
+        case Op::kGt:
+        case Op::kGe: {
           auto left = toNumber(value);
           auto right = toNumber(operand);
           if (!left || !right) break;  // not numbers: no match
@@ -134,7 +166,7 @@ ElementPtr loadBranch(Settings& settings) {
         item->problem("op", "unknown operator \"" + *op +
                                 "\" (known: equals, notEquals, contains, startsWith, regex, lt, "
                                 "le, gt, ge, empty, notEmpty)");
-        (void)item->raw("value");           // not "unknown setting" as well
+        (void)item->raw("value");          // not "unknown setting" as well
         (void)item->target("next", true);  // still checked
         ok = false;
         continue;
@@ -151,11 +183,7 @@ ElementPtr loadBranch(Settings& settings) {
         text = std::string(raw->get_string());
       } else if (raw->is_number()) {
         auto number = item->number("value", {-1e300, 1e300});
-        if (number) {
-          char buffer[32];
-          auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, *number);
-          text.assign(buffer, ec == std::errc() ? end : buffer);
-        }
+        if (number) appendNumber(*number, text);
       } else {
         item->problem("value", "must be text or a number");
       }
@@ -164,12 +192,12 @@ ElementPtr loadBranch(Settings& settings) {
         c.label = text;
       }
       if (c.value && isNumeric(c.op) && !c.value->hasFillpoints() && !toNumber(text)) {
-        item->problem("value", "\"" + text + "\" is not a number (operator " +
-                                   std::string(std::find_if(std::begin(kOps), std::end(kOps),
-                                                            [&](const OpName& o) {
-                                                              return o.op == c.op;
-                                                            })->name) +
-                                   ")");
+        item->problem("value",
+                      "\"" + text + "\" is not a number (operator " +
+                          std::string(std::find_if(std::begin(kOps), std::end(kOps),
+                                                   [&](const OpName& o) { return o.op == c.op; })
+                                          ->name) +
+                          ")");
       }
       if (c.value && c.op == Op::kRegex) {
         if (c.value->hasFillpoints()) {

@@ -71,15 +71,15 @@ ElementPtr loadCaptureDigits(Settings& settings) {
   int max_digits = settings.integer("maxDigits", 1, kMaxDigits).value_or(20);
   int min_digits = settings.integer("minDigits", 1, kMaxDigits).value_or(1);
   if (min_digits > max_digits) {
-    settings.problem("minDigits", "must not be more than maxDigits (" +
-                                      std::to_string(max_digits) + ")");
+    settings.problem("minDigits",
+                     "must not be more than maxDigits (" + std::to_string(max_digits) + ")");
   }
   char terminator = '#';
   if (auto text = settings.string("terminator")) {
     if (text->empty()) {
       terminator = '\0';
-    } else if (text->size() != 1 || std::string_view("0123456789*#").find((*text)[0]) ==
-                                        std::string_view::npos) {
+    } else if (text->size() != 1 ||
+               std::string_view("0123456789*#").find((*text)[0]) == std::string_view::npos) {
       settings.problem("terminator", "must be one key of 0-9, * or #, or \"\" for none");
     } else {
       terminator = (*text)[0];

@@ -81,8 +81,9 @@ ElementPtr loadCreateLead(Settings& settings) {
       field.field = standard;
     } else {
       (void)fields->raw(name);
-      fields->problem(name, "not a lead field (referenceid, name, name2, address, city, "
-                            "postalcode, phonenum, campaignid, listid, or field:ID)");
+      fields->problem(name,
+                      "not a lead field (referenceid, name, name2, address, city, "
+                      "postalcode, phonenum, campaignid, listid, or field:ID)");
       ok = false;
       continue;
     }

@@ -4,15 +4,24 @@ namespace callflow {
 
 CallVariable callVariableOf(LeadField field) {
   switch (field) {
-    case LeadField::kReferenceId: return CallVariable::kReferenceId;
-    case LeadField::kName: return CallVariable::kName;
-    case LeadField::kName2: return CallVariable::kName2;
-    case LeadField::kAddress: return CallVariable::kAddress;
-    case LeadField::kCity: return CallVariable::kCity;
-    case LeadField::kPostalCode: return CallVariable::kPostalCode;
-    case LeadField::kPhoneNum: return CallVariable::kPhoneNum;
-    case LeadField::kCampaignId: return CallVariable::kCampaignId;
-    case LeadField::kListId: return CallVariable::kListId;
+    case LeadField::kReferenceId:
+      return CallVariable::kReferenceId;
+    case LeadField::kName:
+      return CallVariable::kName;
+    case LeadField::kName2:
+      return CallVariable::kName2;
+    case LeadField::kAddress:
+      return CallVariable::kAddress;
+    case LeadField::kCity:
+      return CallVariable::kCity;
+    case LeadField::kPostalCode:
+      return CallVariable::kPostalCode;
+    case LeadField::kPhoneNum:
+      return CallVariable::kPhoneNum;
+    case LeadField::kCampaignId:
+      return CallVariable::kCampaignId;
+    case LeadField::kListId:
+      return CallVariable::kListId;
   }
   return CallVariable::kName;
 }

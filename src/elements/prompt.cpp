@@ -1,6 +1,6 @@
-#include <boost/json/value.hpp>
-
 #include "elements/prompt.h"
+
+#include <boost/json/value.hpp>
 
 namespace callflow {
 

@@ -15,8 +15,7 @@ struct Destination {
 
 class SetProperty : public Element {
  public:
-  SetProperty(Destination destination, std::optional<DataPath> source,
-              std::optional<Template> text)
+  SetProperty(Destination destination, std::optional<DataPath> source, std::optional<Template> text)
       : destination_(destination), source_(std::move(source)), text_(std::move(text)) {}
 
   boost::asio::awaitable<Exit> run(Call& call, Channel&) const override {

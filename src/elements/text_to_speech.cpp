@@ -12,7 +12,8 @@ constexpr std::size_t kMaxTextLength = 4096;
 
 class TextToSpeech : public Element {
  public:
-  TextToSpeech(Template text, std::string voice) : text_(std::move(text)), voice_(std::move(voice)) {}
+  TextToSpeech(Template text, std::string voice)
+      : text_(std::move(text)), voice_(std::move(voice)) {}
 
   boost::asio::awaitable<Exit> run(Call& call, Channel& line) const override {
     co_await sayText(call, line, text_.render(call), voice_);

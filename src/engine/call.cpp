@@ -1,18 +1,18 @@
 #include "callflow/call.h"
-#include "callflow/lead_store.h"
 
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <cmath>
 
+#include "callflow/lead_store.h"
 #include "flow/fillpoint.h"
 
 namespace callflow {
 namespace {
 
 constexpr std::string_view kCallVariableNames[kCallVariableCount] = {
-    "referenceid", "name",  "name2",   "address",    "city",  "postalcode",
-    "phonenum",    "leadid", "dnis", "campaignid", "listid"};
+    "referenceid", "name",   "name2", "address",    "city",  "postalcode",
+    "phonenum",    "leadid", "dnis",  "campaignid", "listid"};
 
 void appendJson(const boost::json::value& v, std::string& out);
 
@@ -72,14 +72,9 @@ void appendJson(const boost::json::value& v, std::string& out) {
     case boost::json::kind::uint64:
       out += std::to_string(v.get_uint64());
       break;
-    case boost::json::kind::double_: {
-      double d = v.get_double();
-      if (d == 0) d = 0;  // -0 reads as 0
-      char buffer[32];
-      auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, d);
-      if (ec == std::errc()) out.append(buffer, end);
+    case boost::json::kind::double_:
+      appendNumber(v.get_double(), out);
       break;
-    }
     case boost::json::kind::bool_:
       out += v.get_bool() ? "true" : "false";
       break;
@@ -181,31 +176,42 @@ std::optional<std::string> Call::value(const DataPath& path) const {
 
 const char* exitName(ExitKind exit) {
   switch (exit) {
-    case ExitKind::kOutput: return "output";
-    case ExitKind::kError: return "error";
-    case ExitKind::kNoMatch: return "noMatch";
-    case ExitKind::kNoInput: return "noInput";
-    case ExitKind::kTimeout: return "timeout";
-    case ExitKind::kRoute: return "route";
-    case ExitKind::kEnd: return "end";
+    case ExitKind::kOutput:
+      return "output";
+    case ExitKind::kError:
+      return "error";
+    case ExitKind::kNoMatch:
+      return "noMatch";
+    case ExitKind::kNoInput:
+      return "noInput";
+    case ExitKind::kTimeout:
+      return "timeout";
+    case ExitKind::kRoute:
+      return "route";
+    case ExitKind::kEnd:
+      return "end";
   }
   return "?";
 }
 
 const char* hungUpByName(HungUpBy by) {
   switch (by) {
-    case HungUpBy::kNone: return "";
-    case HungUpBy::kFlow: return "flow";
-    case HungUpBy::kCaller: return "caller";
-    case HungUpBy::kTransfer: return "transfer";
+    case HungUpBy::kNone:
+      return "";
+    case HungUpBy::kFlow:
+      return "flow";
+    case HungUpBy::kCaller:
+      return "caller";
+    case HungUpBy::kTransfer:
+      return "transfer";
   }
   return "";
 }
 
 namespace {
 constexpr std::string_view kLeadFieldNames[kLeadFieldCount] = {
-    "referenceid", "name", "name2", "address", "city", "postalcode", "phonenum", "campaignid",
-    "listid"};
+    "referenceid", "name",     "name2",      "address", "city",
+    "postalcode",  "phonenum", "campaignid", "listid"};
 }  // namespace
 
 std::string_view leadFieldName(LeadField field) {

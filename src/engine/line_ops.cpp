@@ -16,8 +16,7 @@ boost::asio::awaitable<LineStatus> playFiles(Call& call, Channel& line,
   co_return status;
 }
 
-boost::asio::awaitable<DigitResult> askForDigits(Call& call, Channel& line,
-                                                 DigitRequest request) {
+boost::asio::awaitable<DigitResult> askForDigits(Call& call, Channel& line, DigitRequest request) {
   if (!request.prompt_text.empty()) call.trace().said.emplace_back(request.prompt_text);
   for (const std::string& file : request.prompt_files) call.trace().played.push_back(file);
   co_return co_await line.collectDigits(request);

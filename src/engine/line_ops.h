@@ -16,7 +16,6 @@ boost::asio::awaitable<LineStatus> sayText(Call& call, Channel& line, std::strin
 boost::asio::awaitable<LineStatus> playFiles(Call& call, Channel& line,
                                              std::span<const std::string> files);
 // Records the prompt (text said, files played), then collects.
-boost::asio::awaitable<DigitResult> askForDigits(Call& call, Channel& line,
-                                                 DigitRequest request);
+boost::asio::awaitable<DigitResult> askForDigits(Call& call, Channel& line, DigitRequest request);
 
 }  // namespace callflow

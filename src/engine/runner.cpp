@@ -72,8 +72,7 @@ boost::asio::awaitable<void> runCall(const Flow& flow, Call& call, Channel& line
       co_return;
     }
     if (exit.kind == ExitKind::kEnd) {
-      endCall(flow, call, current,
-              trace.transfers.empty() ? HungUpBy::kFlow : HungUpBy::kTransfer);
+      endCall(flow, call, current, trace.transfers.empty() ? HungUpBy::kFlow : HungUpBy::kTransfer);
       if (trace.hung_up_by == HungUpBy::kFlow) co_await line.hangup();
       co_return;
     }

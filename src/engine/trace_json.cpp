@@ -28,12 +28,12 @@ boost::json::object traceToJson(const Flow& flow, const Call& call) {
   for (const TraceStep& step : trace.steps) {
     const Node& node = flow.nodes[static_cast<std::size_t>(step.element)];
     path.emplace_back(node.name);
-    boost::json::object entry{{"element", node.name},
-                              {"type", node.type->name},
-                              {"exit", step.element == trace.ended_at &&
-                                               &step == &trace.steps.back()
-                                           ? (step.exit == ExitKind::kEnd ? "end" : exitName(step.exit))
-                                           : exitName(step.exit)}};
+    boost::json::object entry{
+        {"element", node.name},
+        {"type", node.type->name},
+        {"exit", step.element == trace.ended_at && &step == &trace.steps.back()
+                     ? (step.exit == ExitKind::kEnd ? "end" : exitName(step.exit))
+                     : exitName(step.exit)}};
     if (!step.label.empty()) entry["label"] = clean(step.label);
     if (!step.note.empty()) entry["note"] = clean(step.note);
     if (step.bug) entry["bug"] = true;
@@ -44,9 +44,9 @@ boost::json::object traceToJson(const Flow& flow, const Call& call) {
   for (const auto& s : trace.said) said.emplace_back(clean(s));
   for (const auto& s : trace.played) played.emplace_back(clean(s));
   for (const auto& h : trace.http) {
-    boost::json::object entry{{"element", h.element},       {"method", h.method},
-                              {"url", clean(h.url)},        {"status", h.status},
-                              {"error", clean(h.error)},    {"seconds", h.seconds}};
+    boost::json::object entry{{"element", h.element},    {"method", h.method},
+                              {"url", clean(h.url)},     {"status", h.status},
+                              {"error", clean(h.error)}, {"seconds", h.seconds}};
     if (h.retries > 0) entry["retries"] = h.retries;
     http.push_back(std::move(entry));
   }
@@ -100,8 +100,8 @@ std::string traceToText(const Flow& flow, const Call& call) {
   for (const auto& s : trace.played) out += "  played: " + redact(s, secrets) + '\n';
   for (const auto& h : trace.http) {
     out += "  http:   " + h.method + " " + redact(h.url, secrets) + " -> " +
-           std::to_string(h.status) + (h.error.empty() ? "" : " (" + redact(h.error, secrets) + ")") +
-           '\n';
+           std::to_string(h.status) +
+           (h.error.empty() ? "" : " (" + redact(h.error, secrets) + ")") + '\n';
   }
   for (const auto& t : trace.transfers) out += "  transferred to " + redact(t, secrets) + '\n';
   if (!trace.error.empty()) out += "  error:  " + trace.error + '\n';

@@ -1,5 +1,8 @@
 #include "flow/fillpoint.h"
 
+#include <charconv>
+#include <cmath>
+
 namespace callflow {
 namespace {
 
@@ -19,8 +22,16 @@ bool isKeyChar(char c) {
   auto u = static_cast<unsigned char>(c);
   if (u < 0x20 || u == 0x7F) return false;
   switch (c) {
-    case '.': case '[': case ']': case '{': case '}': case '|': case '"': case '\'':
-    case ' ': case '\t':
+    case '.':
+    case '[':
+    case ']':
+    case '{':
+    case '}':
+    case '|':
+    case '"':
+    case '\'':
+    case ' ':
+    case '\t':
       return false;
     default:
       return true;
@@ -72,8 +83,7 @@ Result<DataPath> parseDataPath(std::string_view text) {
       steps.push_back({std::string(), index});
       i = close + 1;
     } else {
-      return bad(std::string("unexpected '") + text[i] + "' at character " +
-                 std::to_string(i + 1));
+      return bad(std::string("unexpected '") + text[i] + "' at character " + std::to_string(i + 1));
     }
   }
   if (steps.front().index >= 0) return bad("must start with a name");
@@ -265,13 +275,27 @@ void appendJsonEscaped(std::string_view value, std::string& out) {
   for (char c : value) {
     auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (u < 0x20 || u == 0x7F) {
           out += "\\u00";
@@ -282,6 +306,18 @@ void appendJsonEscaped(std::string_view value, std::string& out) {
         }
     }
   }
+}
+
+void appendNumber(double value, std::string& out) {
+  if (value == 0) value = 0;  // -0 reads as 0
+  char buffer[32];
+  std::to_chars_result written;
+  if (value == std::floor(value) && std::fabs(value) < 1e15) {
+    written = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, 0);
+  } else {
+    written = std::to_chars(buffer, buffer + sizeof buffer, value);
+  }
+  if (written.ec == std::errc()) out.append(buffer, written.ptr);
 }
 
 bool isJsonScalarLiteral(std::string_view v) {

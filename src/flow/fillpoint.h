@@ -71,5 +71,8 @@ class Template {
 void appendPercentEncoded(std::string_view value, std::string& out);
 void appendJsonEscaped(std::string_view value, std::string& out);
 bool isJsonScalarLiteral(std::string_view value);  // a JSON number, true, false or null
+// A number as a person reads it: whole numbers below 10^15 without exponent or decimal point
+// (100000, not 1e+05), others in their shortest exact form (42.5, 1e+300); -0 as 0.
+void appendNumber(double value, std::string& out);
 
 }  // namespace callflow

@@ -35,8 +35,8 @@ class Flow {
   int start = 0;
   std::string default_result_code = "INBOUND";
   std::vector<Node> nodes;
-  std::vector<std::string> ivr_data_names;  // by slot
-  std::vector<std::string> dynamic_names;   // by slot
+  std::vector<std::string> ivr_data_names;          // by slot
+  std::vector<std::string> dynamic_names;           // by slot
   std::set<std::string, std::less<>> secret_names;  // secrets its templates read
 
   std::optional<int> find(std::string_view element_name) const;

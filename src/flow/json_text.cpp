@@ -66,9 +66,7 @@ struct CheckHandler {
     return true;
   }
   bool on_number_part(boost::json::string_view, boost::system::error_code&) { return true; }
-  bool on_int64(std::int64_t, boost::json::string_view, boost::system::error_code&) {
-    return true;
-  }
+  bool on_int64(std::int64_t, boost::json::string_view, boost::system::error_code&) { return true; }
   bool on_uint64(std::uint64_t, boost::json::string_view, boost::system::error_code&) {
     return true;
   }
@@ -117,8 +115,8 @@ bool parseStrictJson(std::string_view text, boost::json::value& out, JsonError& 
     error.message = checker.handler().problem.empty() ? describe(ec) : checker.handler().problem;
     return false;
   }
-  boost::json::value parsed = boost::json::parse(
-      boost::json::string_view(text.data(), text.size()), ec, {}, options);
+  boost::json::value parsed =
+      boost::json::parse(boost::json::string_view(text.data(), text.size()), ec, {}, options);
   if (ec) {  // the checker accepted it, so this is not expected; report it all the same
     error = {1, 1, describe(ec)};
     return false;

@@ -16,8 +16,7 @@ namespace {
 
 constexpr int kMaxElements = 2000;
 
-const char* const kExitKeys[kNamedExitCount] = {"output", "error", "noMatch", "noInput",
-                                                "timeout"};
+const char* const kExitKeys[kNamedExitCount] = {"output", "error", "noMatch", "noInput", "timeout"};
 
 bool isResultCode(std::string_view code) { return Settings::isName(code); }
 
@@ -137,9 +136,9 @@ void checkGraph(Flow& flow, LoadContext& context, Diagnostics& diagnostics) {
   for (std::size_t slot = 0; slot < written.size(); ++slot) {
     if (written[slot]) continue;
     auto [reader, key] = readers[slot];
-    diagnostics.warning(reader >= 0 ? flow.nodes[reader].name : std::string(), key,
-                        "no SetProperty sets IvrData \"" + context.ivrDataNames()[slot] +
-                            "\"; it will be empty");
+    diagnostics.warning(
+        reader >= 0 ? flow.nodes[reader].name : std::string(), key,
+        "no SetProperty sets IvrData \"" + context.ivrDataNames()[slot] + "\"; it will be empty");
   }
 
   if (auto loop = instantLoop(graph, flow); !loop.empty()) {
@@ -189,8 +188,8 @@ LoadedFlow loadFlow(std::string_view json_text, std::span<const ElementType> reg
   };
   for (const auto& [key, value] : root) {
     std::string_view k(key.data(), key.size());
-    static constexpr std::string_view kKnown[] = {"format", "name", "description", "start",
-                                                  "defaultResultCode", "elements"};
+    static constexpr std::string_view kKnown[] = {
+        "format", "name", "description", "start", "defaultResultCode", "elements"};
     if (std::find(std::begin(kKnown), std::end(kKnown), k) == std::end(kKnown) &&
         (k.empty() || k.front() != '_')) {
       doc_error(std::string(k), "unknown key");
@@ -331,8 +330,8 @@ LoadedFlow loadFlow(std::string_view json_text, std::span<const ElementType> reg
         if (!allowed) {
           (void)next->raw(kExitKeys[e]);
           next->problem(kExitKeys[e], std::string(node.type->name) + " has no exit \"" +
-                                          kExitKeys[e] + "\" (its exits: " +
-                                          exitList(*node.type) + ")");
+                                          kExitKeys[e] + "\" (its exits: " + exitList(*node.type) +
+                                          ")");
           continue;
         }
         if (auto to = next->target(kExitKeys[e])) node.next[e] = *to;
@@ -344,8 +343,8 @@ LoadedFlow loadFlow(std::string_view json_text, std::span<const ElementType> reg
         if (std::find(std::begin(kExitKeys), std::end(kExitKeys), k) == std::end(kExitKeys)) {
           (void)next->raw(k);
           next->problem(k, "unknown exit \"" + std::string(k) + "\" (" +
-                               std::string(node.type->name) + " exits: " +
-                               exitList(*node.type) + ")");
+                               std::string(node.type->name) + " exits: " + exitList(*node.type) +
+                               ")");
         }
       }
     }

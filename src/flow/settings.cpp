@@ -9,14 +9,20 @@ namespace {
 
 const char* kindName(const boost::json::value& v) {
   switch (v.kind()) {
-    case boost::json::kind::null: return "null";
-    case boost::json::kind::bool_: return "a boolean";
+    case boost::json::kind::null:
+      return "null";
+    case boost::json::kind::bool_:
+      return "a boolean";
     case boost::json::kind::int64:
     case boost::json::kind::uint64:
-    case boost::json::kind::double_: return "a number";
-    case boost::json::kind::string: return "a string";
-    case boost::json::kind::array: return "a list";
-    case boost::json::kind::object: return "an object";
+    case boost::json::kind::double_:
+      return "a number";
+    case boost::json::kind::string:
+      return "a string";
+    case boost::json::kind::array:
+      return "a list";
+    case boost::json::kind::object:
+      return "an object";
   }
   return "a value";
 }
@@ -241,8 +247,8 @@ std::optional<std::vector<Settings*>> Settings::objects(std::string_view key, bo
       ok = false;
       continue;
     }
-    out.push_back(&children_.emplace_back(item.get_object(), context_, element_,
-                                          keyName(item_key) + "."));
+    out.push_back(
+        &children_.emplace_back(item.get_object(), context_, element_, keyName(item_key) + "."));
   }
   if (!ok) return std::nullopt;
   return out;

@@ -19,6 +19,7 @@ namespace callflow {
 namespace {
 
 namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
 
 std::string formatSeconds(double seconds) {
   char buffer[32];
@@ -40,6 +41,7 @@ struct Exchange {
   std::size_t max_bytes = 0;
   bool too_large = false;
   bool denied = false;
+  bool host_allowed = false;
   bool finished = false;
   CURLcode result = CURLE_OK;
   char error_buffer[CURL_ERROR_SIZE] = {};
@@ -67,9 +69,29 @@ struct CurlHttpClient::Impl {
   HttpClientOptions options;
   CURLM* multi = nullptr;
   asio::steady_timer timer;
+  Clock::time_point deadline = Clock::time_point::max();  // libcurl's, when it wants a call
+  bool timer_armed = false;
+  bool due_now = false;
   std::unordered_map<int, std::unique_ptr<Watched>> watched;
   std::uint64_t next_generation = 1;
   int running = 0;
+  std::vector<CURL*> idle_handles;  // easy handles kept for reuse (fewer large allocations)
+
+  CURL* takeHandle() {
+    if (idle_handles.empty()) return curl_easy_init();
+    CURL* easy = idle_handles.back();
+    idle_handles.pop_back();
+    curl_easy_reset(easy);
+    return easy;
+  }
+  void giveBack(CURL* easy) {
+    constexpr std::size_t kMaxIdle = 1024;
+    if (idle_handles.size() < kMaxIdle) {
+      idle_handles.push_back(easy);
+    } else {
+      curl_easy_cleanup(easy);
+    }
+  }
 
   Watched& watch(int fd, bool owned) {
     auto& slot = watched[fd];
@@ -167,15 +189,50 @@ struct CurlHttpClient::Impl {
     return 0;
   }
 
+  // libcurl moves its timeout after almost every action. Re-arming an Asio timer each time
+  // costs a timerfd_settime system call (a third of the CPU under load when done naively), so
+  // the timer is re-armed only when the deadline comes earlier; a later one is picked up when
+  // the timer fires. "Now" (0 ms) is a post, not a timer.
   static int onTimerChange(CURLM*, long timeout_ms, void* user) {
     auto* self = static_cast<Impl*>(user);
-    self->timer.cancel();
-    if (timeout_ms < 0) return 0;
-    self->timer.expires_after(std::chrono::milliseconds(timeout_ms));
-    self->timer.async_wait([self](boost::system::error_code ec) {
-      if (!ec) self->onTimer();
-    });
+    if (timeout_ms < 0) {  // nothing to time: libcurl is idle (rare under load)
+      self->deadline = Clock::time_point::max();
+      if (self->timer_armed) {
+        self->timer_armed = false;
+        self->timer.cancel();  // and let the loop end when nothing else is pending
+      }
+      return 0;
+    }
+    if (timeout_ms == 0) {
+      self->deadline = Clock::time_point::max();
+      if (!self->due_now) {
+        self->due_now = true;
+        asio::post(self->loop, [self] {
+          self->due_now = false;
+          self->onTimer();
+        });
+      }
+      return 0;
+    }
+    self->deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    if (!self->timer_armed || self->timer.expiry() > self->deadline) self->armTimer();
     return 0;
+  }
+
+  void armTimer() {
+    timer_armed = true;
+    timer.expires_at(deadline);
+    timer.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;  // re-armed for an earlier deadline; that wait owns the timer now
+      timer_armed = false;
+      if (deadline == Clock::time_point::max()) return;
+      if (Clock::now() < deadline) {
+        armTimer();  // the deadline moved later while we waited
+        return;
+      }
+      deadline = Clock::time_point::max();
+      onTimer();
+    });
   }
 
   static curl_socket_t onOpenSocket(void* user, curlsocktype, curl_sockaddr* address) {
@@ -193,7 +250,7 @@ struct CurlHttpClient::Impl {
       exchange->denied = true;
       return CURL_SOCKET_BAD;
     }
-    if (!exchange->policy.permits(v6, bytes)) {
+    if (!exchange->host_allowed && !exchange->policy.permits(v6, bytes)) {
       exchange->denied = true;
       return CURL_SOCKET_BAD;
     }
@@ -230,21 +287,27 @@ CurlHttpClient::CurlHttpClient(asio::io_context& loop, HttpClientOptions options
   curl_multi_setopt(impl_->multi, CURLMOPT_SOCKETDATA, impl_.get());
   curl_multi_setopt(impl_->multi, CURLMOPT_TIMERFUNCTION, &Impl::onTimerChange);
   curl_multi_setopt(impl_->multi, CURLMOPT_TIMERDATA, impl_.get());
-  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 256L);
 }
 
 CurlHttpClient::~CurlHttpClient() {
   impl_->timer.cancel();
+  for (CURL* easy : impl_->idle_handles) curl_easy_cleanup(easy);
   curl_multi_cleanup(impl_->multi);  // closes cached connections through onCloseSocket
   for (auto& [fd, watched] : impl_->watched) watched->descriptor.release();
 }
 
-asio::awaitable<HttpResponse> CurlHttpClient::send(HttpRequest request) {
-  Impl& impl = *impl_;
+namespace {
+
+// One request to one URL, no redirects followed. `host_allowed`: the policy allows the URL's
+// host by name, so its addresses are not checked.
+asio::awaitable<HttpResponse> sendOnce(CurlHttpClient::Impl& impl, const HttpRequest& request,
+                                       bool host_allowed, std::string& redirect) {
   Exchange exchange(impl.loop, impl.options.policy);
+  exchange.host_allowed = host_allowed;
   exchange.impl = &impl;
   exchange.max_bytes = request.max_response_bytes;
-  CURL* easy = curl_easy_init();
+  CURL* easy = impl.takeHandle();
   exchange.easy = easy;
   HttpResponse response;
   if (easy == nullptr) {
@@ -258,8 +321,7 @@ asio::awaitable<HttpResponse> CurlHttpClient::send(HttpRequest request) {
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
-  curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);  // send() follows, checking each hop
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
                    static_cast<long>(request.timeout_seconds * 1000 + 0.5));
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
@@ -271,11 +333,13 @@ asio::awaitable<HttpResponse> CurlHttpClient::send(HttpRequest request) {
   }
   curl_easy_setopt(easy, CURLOPT_PROXY, "");  // no proxy from the environment
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, exchange.error_buffer);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Impl::onWrite);
+  // CRM answers are small: a 4 KiB receive buffer instead of 16 KiB keeps a waiting call light.
+  curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 4096L);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlHttpClient::Impl::onWrite);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &exchange);
-  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &Impl::onOpenSocket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &CurlHttpClient::Impl::onOpenSocket);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &exchange);
-  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &Impl::onCloseSocket);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlHttpClient::Impl::onCloseSocket);
   curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, &impl);
   if (request.method == "POST") {
     curl_easy_setopt(easy, CURLOPT_POST, 1L);
@@ -291,7 +355,9 @@ asio::awaitable<HttpResponse> CurlHttpClient::send(HttpRequest request) {
     std::string line = value.empty() ? name + ";" : name + ": " + value;
     exchange.headers = curl_slist_append(exchange.headers, line.c_str());
   }
-  exchange.headers = curl_slist_append(exchange.headers, "Expect:");
+  if (!request.body.empty()) {
+    exchange.headers = curl_slist_append(exchange.headers, "Expect:");  // no 100-continue wait
+  }
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, exchange.headers);
 
   curl_multi_add_handle(impl.multi, easy);
@@ -304,6 +370,11 @@ asio::awaitable<HttpResponse> CurlHttpClient::send(HttpRequest request) {
 
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  char* location = nullptr;
+  if (curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK &&
+      location != nullptr) {
+    redirect = location;
+  }
   response.status = static_cast<int>(status);
   char* content_type = nullptr;
   if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
@@ -327,14 +398,14 @@ asio::awaitable<HttpResponse> CurlHttpClient::send(HttpRequest request) {
       [[fallthrough]];
     case CURLE_FILESIZE_EXCEEDED:
       response.failure = HttpResponse::Failure::kTooLarge;
-      response.error = "the response is larger than " +
-                       std::to_string(request.max_response_bytes) + " bytes";
+      response.error =
+          "the response is larger than " + std::to_string(request.max_response_bytes) + " bytes";
       break;
     case CURLE_COULDNT_CONNECT:
-      response.failure = exchange.denied ? HttpResponse::Failure::kPolicy
-                                         : HttpResponse::Failure::kConnect;
-      response.error = exchange.denied ? "the outbound policy denies that address"
-                                       : "could not connect";
+      response.failure =
+          exchange.denied ? HttpResponse::Failure::kPolicy : HttpResponse::Failure::kConnect;
+      response.error =
+          exchange.denied ? "the outbound policy denies that address" : "could not connect";
       break;
     case CURLE_COULDNT_RESOLVE_HOST:
       response.failure = HttpResponse::Failure::kConnect;
@@ -350,9 +421,84 @@ asio::awaitable<HttpResponse> CurlHttpClient::send(HttpRequest request) {
       response.failure != HttpResponse::Failure::kTooLarge) {
     response.status = response.failure == HttpResponse::Failure::kOther ? response.status : 0;
   }
-  curl_easy_cleanup(easy);
+  impl.giveBack(easy);
   curl_slist_free_all(exchange.headers);
   co_return response;
+}
+
+// The host and port of an http(s) URL, through libcurl's own parser (the one that connects).
+bool hostOf(const std::string& url, std::string& host, int& port) {
+  CURLU* parsed = curl_url();
+  char* h = nullptr;
+  char* p = nullptr;
+  bool ok = curl_url_set(parsed, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+            curl_url_get(parsed, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+            curl_url_get(parsed, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK;
+  if (ok) {
+    host = h;
+    port = std::atoi(p);
+  }
+  curl_free(h);
+  curl_free(p);
+  curl_url_cleanup(parsed);
+  return ok;
+}
+
+}  // namespace
+
+asio::awaitable<HttpResponse> CurlHttpClient::send(HttpRequest request) {
+  Impl& impl = *impl_;
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(request.timeout_seconds));
+  constexpr int kMaxRedirects = 5;
+  for (int hop = 0;; ++hop) {
+    const OutboundPolicy& policy = impl.options.policy;
+    std::string host;
+    int port = 0;
+    bool has_host_rules = !policy.allow_hosts.empty() || !policy.deny_hosts.empty();
+    if (has_host_rules && !hostOf(request.url, host, port)) {
+      HttpResponse bad;
+      bad.failure = HttpResponse::Failure::kOther;
+      bad.error = "the URL is not valid";
+      co_return bad;
+    }
+    auto verdict =
+        has_host_rules ? policy.checkHost(host, port) : OutboundPolicy::Verdict::kCheckAddress;
+    if (verdict == OutboundPolicy::Verdict::kDeny) {
+      HttpResponse denied;
+      denied.failure = HttpResponse::Failure::kPolicy;
+      denied.error = "the outbound policy denies that host";
+      co_return denied;
+    }
+    std::string redirect;
+    HttpResponse response =
+        co_await sendOnce(impl, request, verdict == OutboundPolicy::Verdict::kAllow, redirect);
+    bool redirected = response.failure == HttpResponse::Failure::kNone && response.status >= 300 &&
+                      response.status <= 399 && !redirect.empty();
+    if (!request.follow_redirects || !redirected) co_return response;
+    if (hop == kMaxRedirects) {
+      response.failure = HttpResponse::Failure::kOther;
+      response.error = "more than 5 redirects";
+      co_return response;
+    }
+    // Each hop is a new request, checked again by host and by address, within the same deadline.
+    if (response.status == 303 ||
+        ((response.status == 301 || response.status == 302) && request.method == "POST")) {
+      request.method = "GET";
+      request.body.clear();
+    }
+    request.url = std::move(redirect);
+    double left =
+        std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) {
+      response.failure = HttpResponse::Failure::kTimeout;
+      response.error = "no complete answer in time";
+      response.status = 0;
+      co_return response;
+    }
+    request.timeout_seconds = left;
+  }
 }
 
 }  // namespace callflow

@@ -47,6 +47,70 @@ bool Cidr::contains(bool is_v6, const std::uint8_t* bytes) const {
   return (address[static_cast<std::size_t>(full)] & mask) == (bytes[full] & mask);
 }
 
+Result<HostRule> HostRule::parse(std::string_view text) {
+  HostRule rule;
+  auto bad = [&](const char* why) {
+    return fail(ErrorCode::kInvalidArgument, "\"" + std::string(text) + "\": " + why);
+  };
+  std::string_view host = text;
+  if (auto colon = text.rfind(':'); colon != std::string_view::npos) {
+    std::string_view port = text.substr(colon + 1);
+    host = text.substr(0, colon);
+    if (port.empty() || port.size() > 5) return bad("bad port");
+    for (char c : port) {
+      if (c < '0' || c > '9') return bad("bad port");
+      rule.port = rule.port * 10 + (c - '0');
+    }
+    if (rule.port == 0 || rule.port > 65535) return bad("bad port");
+  }
+  if (host.substr(0, 2) == "*.") {
+    rule.subdomains = true;
+    host.remove_prefix(2);
+  }
+  if (host.empty() || host.size() > 253) return bad("not a host name");
+  for (char c : host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.';
+    if (!ok) return bad("not a host name, address or CIDR range");
+    rule.host += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  }
+  while (!rule.host.empty() && rule.host.back() == '.') rule.host.pop_back();  // "localhost."
+  return rule;
+}
+
+bool HostRule::matches(std::string_view name, int name_port) const {
+  if (port != 0 && port != name_port) return false;
+  std::string lower;
+  for (char c : name) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  while (!lower.empty() && lower.back() == '.') lower.pop_back();
+  if (!subdomains) return lower == host;
+  return lower.size() > host.size() + 1 &&
+         lower.compare(lower.size() - host.size(), host.size(), host) == 0 &&
+         lower[lower.size() - host.size() - 1] == '.';
+}
+
+Result<void> OutboundPolicy::add(std::string_view rule, bool allowed) {
+  if (auto cidr = Cidr::parse(rule)) {
+    (allowed ? allow : deny).push_back(*cidr);
+    return {};
+  }
+  auto host = HostRule::parse(rule);
+  if (!host) return host.error();
+  (allowed ? allow_hosts : deny_hosts).push_back(std::move(*host));
+  return {};
+}
+
+OutboundPolicy::Verdict OutboundPolicy::checkHost(std::string_view host, int port) const {
+  // A literal address in the URL is judged by the address rules at connect time.
+  for (const HostRule& rule : allow_hosts) {
+    if (rule.matches(host, port)) return Verdict::kAllow;
+  }
+  for (const HostRule& rule : deny_hosts) {
+    if (rule.matches(host, port)) return Verdict::kDeny;
+  }
+  return Verdict::kCheckAddress;
+}
+
 OutboundPolicy OutboundPolicy::defaults() {
   OutboundPolicy policy;
   policy.deny.push_back(*Cidr::parse("169.254.0.0/16"));

@@ -11,6 +11,7 @@ Endpoints:
   /garbage                 200 with a body that is not JSON
   /huge?kb=N               200 with N KiB of JSON
   /text                    200 text/plain "hello there"
+  /redirect?to=U&status=N  status N (302) with Location U
 """
 import json
 import socket
@@ -71,6 +72,12 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/huge":
             kb = int(query.get("kb", ["2048"])[0])
             return self.reply(200, '{"pad": "' + "x" * (kb * 1024) + '"}')
+        if url.path == "/redirect":
+            self.send_response(int(query.get("status", ["302"])[0]))
+            self.send_header("Location", query.get("to", ["/ok"])[0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if url.path == "/text":
             return self.reply(200, "hello there", "text/plain")
         return self.reply(404, json.dumps({"error": "no such path"}))

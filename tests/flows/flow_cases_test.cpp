@@ -10,9 +10,9 @@
 //                      the flow document; a path relative to the repository root; raw text
 //   caller             {"from", "to", "digits": ["1", "123#"], "hangupAt", "failTransfers"}
 //   secrets            {"NAME": "value"}
-//   leads              [{"referenceid": "R1", "name": "Ada", "phonenum": "...", "field:158": "..."}]
-//   leadStore          false: the call runs without a lead store
-//   httpResponses      [{"status": 200, "body": {…} or "text", "failure": "timeout", "error"}],
+//   leads              [{"referenceid": "R1", "name": "Ada", "phonenum": "...", "field:158":
+//   "..."}] leadStore          false: the call runs without a lead store httpResponses [{"status":
+//   200, "body": {…} or "text", "failure": "timeout", "error"}],
 //                      answered in order; absent: the call runs without an HTTP client
 //   expect             a subset of the trace (objects: listed keys; arrays: same length,
 //                      element-wise; scalars: equal)

@@ -131,22 +131,22 @@ std::string oneRequest(const std::string& request_settings, const std::string& s
 }
 
 TEST_F(ApiRequestHttpTest, TwoHundredGivesOutputAndJsonPaths) {
-  auto trace = run(oneRequest(
-      R"("url": "http://127.0.0.1:PORT/ok")",
-      "{{A.Result.Value}} {{A.Result.account.balance}} {{A.Result.orders[1].id}} "
-      "{{A.StatusCode}} [{{A.Error}}] [{{A.Result.orders[5].id}}]"));
+  auto trace =
+      run(oneRequest(R"("url": "http://127.0.0.1:PORT/ok")",
+                     "{{A.Result.Value}} {{A.Result.account.balance}} {{A.Result.orders[1].id}} "
+                     "{{A.StatusCode}} [{{A.Error}}] [{{A.Result.orders[5].id}}]"));
   EXPECT_EQ(str(trace["said"].as_array().at(0)), "Gold 42.5 9 200 [] []");
   EXPECT_EQ(str(trace["steps"].as_array().at(0).as_object().at("exit")), "output");
 }
 
 TEST_F(ApiRequestHttpTest, FourHundredAndFiveHundredGiveError) {
   for (int status : {404, 500, 503}) {
-    auto trace = run(oneRequest(R"("url": "http://127.0.0.1:PORT/status/)" +
-                                    std::to_string(status) + "\"",
-                                "{{A.StatusCode}} {{A.Error}} {{A.Result.status}}"));
-    EXPECT_EQ(str(trace["said"].as_array().at(0)),
-              std::to_string(status) + " HTTP status " + std::to_string(status) + " " +
-                  std::to_string(status));
+    auto trace =
+        run(oneRequest(R"("url": "http://127.0.0.1:PORT/status/)" + std::to_string(status) + "\"",
+                       "{{A.StatusCode}} {{A.Error}} {{A.Result.status}}"));
+    EXPECT_EQ(str(trace["said"].as_array().at(0)), std::to_string(status) + " HTTP status " +
+                                                       std::to_string(status) + " " +
+                                                       std::to_string(status));
     EXPECT_EQ(str(trace["steps"].as_array().at(0).as_object().at("exit")), "error");
   }
 }
@@ -154,8 +154,7 @@ TEST_F(ApiRequestHttpTest, FourHundredAndFiveHundredGiveError) {
 TEST_F(ApiRequestHttpTest, SlowAnswerTakesTimeoutExitAfterTheTimeout) {
   auto started = std::chrono::steady_clock::now();
   auto trace = run(oneRequest(R"("url": "http://127.0.0.1:PORT/delay?ms=3000", "timeout": 0.5)",
-                              "{{A.StatusCode}} {{A.Error}}",
-                              R"("next": {"timeout": "Say"})"));
+                              "{{A.StatusCode}} {{A.Error}}", R"("next": {"timeout": "Say"})"));
   double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   EXPECT_EQ(str(trace["steps"].as_array().at(0).as_object().at("exit")), "timeout");
@@ -173,16 +172,16 @@ TEST_F(ApiRequestHttpTest, TimeoutFallsBackToErrorExit) {
 }
 
 TEST_F(ApiRequestHttpTest, RefusedConnectionAndResetGiveError) {
-  auto refused = run(oneRequest(R"("url": "http://127.0.0.1:1/nothing-here")",
-                                "{{A.StatusCode}} {{A.Error}}"));
+  auto refused = run(
+      oneRequest(R"("url": "http://127.0.0.1:1/nothing-here")", "{{A.StatusCode}} {{A.Error}}"));
   EXPECT_EQ(str(refused["said"].as_array().at(0)), "0 could not connect");
   auto reset = run(oneRequest(R"("url": "http://127.0.0.1:PORT/reset")", "{{A.StatusCode}}"));
   EXPECT_EQ(str(reset["steps"].as_array().at(0).as_object().at("exit")), "error");
 }
 
 TEST_F(ApiRequestHttpTest, InvalidJsonIsKeptAsText) {
-  auto trace = run(oneRequest(R"("url": "http://127.0.0.1:PORT/garbage")",
-                              "[{{A.Result}}] [{{A.Result.x}}]"));
+  auto trace = run(
+      oneRequest(R"("url": "http://127.0.0.1:PORT/garbage")", "[{{A.Result}}] [{{A.Result.x}}]"));
   EXPECT_EQ(str(trace["said"].as_array().at(0)), "[<html>not json] []");
   EXPECT_EQ(str(trace["steps"].as_array().at(0).as_object().at("exit")), "output");
 }
@@ -190,8 +189,8 @@ TEST_F(ApiRequestHttpTest, InvalidJsonIsKeptAsText) {
 TEST_F(ApiRequestHttpTest, OversizedBodyGivesError) {
   auto trace = run(oneRequest(R"("url": "http://127.0.0.1:PORT/huge?kb=2048")", "{{A.Error}}"));
   EXPECT_EQ(str(trace["said"].as_array().at(0)), "the response is larger than 1048576 bytes");
-  auto small = run(oneRequest(R"("url": "http://127.0.0.1:PORT/ok", "maxResponseBytes": 20)",
-                              "{{A.Error}}"));
+  auto small = run(
+      oneRequest(R"("url": "http://127.0.0.1:PORT/ok", "maxResponseBytes": 20)", "{{A.Error}}"));
   EXPECT_EQ(str(small["said"].as_array().at(0)), "the response is larger than 20 bytes");
 }
 
@@ -261,8 +260,8 @@ TEST_F(ApiRequestHttpTest, SecretIsSentButNeverShown) {
 }
 
 TEST_F(ApiRequestHttpTest, OutboundPolicyIsCheckedOnTheConnectedAddress) {
-  auto metadata = run(oneRequest(R"("url": "http://169.254.169.254/latest/meta-data")",
-                                 "{{A.Error}}"));
+  auto metadata =
+      run(oneRequest(R"("url": "http://169.254.169.254/latest/meta-data")", "{{A.Error}}"));
   EXPECT_EQ(str(metadata["said"].as_array().at(0)), "the outbound policy denies that address");
   OutboundPolicy deny_loopback = OutboundPolicy::defaults();
   deny_loopback.deny.push_back(*Cidr::parse("127.0.0.0/8"));
@@ -273,6 +272,45 @@ TEST_F(ApiRequestHttpTest, OutboundPolicyIsCheckedOnTheConnectedAddress) {
   auto allowed = run(oneRequest(R"("url": "http://127.0.0.1:PORT/ok")", "{{A.Result.Value}}"),
                      "+441632960001", deny_loopback);
   EXPECT_EQ(str(allowed["said"].as_array().at(0)), "Gold");
+}
+
+TEST_F(ApiRequestHttpTest, RedirectsAreFollowedOnlyWhenAskedAndEachHopIsChecked) {
+  auto not_followed = run(oneRequest(R"("url": "http://127.0.0.1:PORT/redirect?to=/ok")",
+                                     "{{A.StatusCode}} {{A.Error}}"));
+  EXPECT_EQ(str(not_followed["said"].as_array().at(0)), "302 HTTP status 302");
+  auto followed = run(oneRequest(
+      R"("url": "http://127.0.0.1:PORT/redirect?to=/redirect%3Fto%3D/ok", "followRedirects": true)",
+      "{{A.StatusCode}} {{A.Result.Value}}"));
+  EXPECT_EQ(str(followed["said"].as_array().at(0)), "200 Gold");
+  auto to_metadata = run(oneRequest(
+      R"("url": "http://127.0.0.1:PORT/redirect?to=http://169.254.169.254/latest",
+         "followRedirects": true)",
+      "{{A.Error}}"));
+  EXPECT_EQ(str(to_metadata["said"].as_array().at(0)), "the outbound policy denies that address");
+  OutboundPolicy deny_localhost = OutboundPolicy::defaults();
+  ASSERT_TRUE(deny_localhost.add("localhost", false));
+  auto to_denied_host =
+      run(oneRequest(
+              R"("url": "http://127.0.0.1:PORT/redirect?to=http://localhost:PORT/ok",
+         "followRedirects": true)",
+              "{{A.Error}}"),
+          "+441632960001", deny_localhost);
+  EXPECT_EQ(str(to_denied_host["said"].as_array().at(0)), "the outbound policy denies that host");
+}
+
+TEST_F(ApiRequestHttpTest, AHostAllowedByNameIsReachedWhateverItsAddress) {
+  OutboundPolicy policy = OutboundPolicy::defaults();
+  ASSERT_TRUE(policy.add("127.0.0.0/8", false));
+  auto denied = run(oneRequest(R"("url": "http://localhost:PORT/ok")", "{{A.Error}}"),
+                    "+441632960001", policy);
+  EXPECT_EQ(str(denied["said"].as_array().at(0)), "the outbound policy denies that address");
+  ASSERT_TRUE(policy.add("localhost:" + std::to_string(stub->port()), true));
+  auto allowed = run(oneRequest(R"("url": "http://localhost:PORT/ok")", "{{A.Result.Value}}"),
+                     "+441632960001", policy);
+  EXPECT_EQ(str(allowed["said"].as_array().at(0)), "Gold");
+  auto other_port =
+      run(oneRequest(R"("url": "http://localhost:1/ok")", "{{A.Error}}"), "+441632960001", policy);
+  EXPECT_EQ(str(other_port["said"].as_array().at(0)), "the outbound policy denies that address");
 }
 
 TEST_F(ApiRequestHttpTest, RetriesIdempotentRequestsOnFiveHundreds) {

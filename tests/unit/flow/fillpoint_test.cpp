@@ -742,5 +742,17 @@ TEST_F(FillpointTest, RandomValuesNeverChangeTheUrlOrBreakTheJsonBody) {
   EXPECT_GE(json_checked, 1000);
 }
 
+TEST(AppendNumberTest, ReadsAsAPersonWouldSayIt) {
+  const std::pair<double, const char*> cases[] = {
+      {100000.0, "100000"}, {42.5, "42.5"}, {-0.0, "0"},       {0.1, "0.1"},
+      {1e15, "1e+15"},      {-12.0, "-12"}, {1e308, "1e+308"}, {123456789.0, "123456789"},
+      {2.5e-7, "2.5e-07"}};
+  for (const auto& [value, expected] : cases) {
+    std::string out;
+    appendNumber(value, out);
+    EXPECT_EQ(out, expected) << value;
+  }
+}
+
 }  // namespace
 }  // namespace callflow
