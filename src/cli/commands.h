@@ -27,6 +27,7 @@ struct RunOptions {
   std::vector<std::string> allow;  // outbound policy: addresses or CIDRs ApiRequest may reach
   std::vector<std::string> deny;   // and may not (169.254.0.0/16 is denied by default)
   std::string ca_file;
+  std::string leads_path;  // JSON list of leads seeding the in-memory lead store
 };
 int runRun(const RunOptions& options);
 

@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
                           "Keys per digit collection, comma-separated: \"123#,2\"");
   run_command->add_option("--hangup-at", run.hangup_at,
                           "The caller hangs up on entering this element");
+  run_command->add_option("--leads", run.leads_path,
+                          "JSON list of leads for the in-memory lead store (ids from 1001)");
   run_command->add_option("--db", run.db_path, "Database file for leads and call records");
   run_command->add_option("--secrets", run.secrets_path, "Secrets file (NAME=value, mode 0600)");
   run_command->add_flag("--json", run.json, "Print the trace as one JSON object");

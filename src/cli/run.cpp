@@ -1,16 +1,68 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "cli/commands.h"
 #include "elements/elements.h"
 #include "engine/secrets.h"
 #include "engine/simulator.h"
 #include "engine/trace_json.h"
+#include "flow/json_text.h"
 #include "http/curl_http_client.h"
 #include "store/memory_lead_store.h"
 
 namespace callflow {
+namespace {
+
+// Seeds the in-memory lead store from a JSON list of leads:
+// [{"referenceid": "R1", "name": "Ada", "phonenum": "+441632960001", "field:158": "Gold"}].
+// Leads get ids 1001, 1002, … in file order.
+Result<void> seedLeads(const std::string& path, MemoryLeadStore& store) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorCode::kNotFound, "cannot read \"" + path + "\"");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  boost::json::value document;
+  JsonError error;
+  if (!parseStrictJson(text, document, error)) {
+    return fail(ErrorCode::kInvalidArgument, path + ": line " + std::to_string(error.line) +
+                                                 ", column " + std::to_string(error.column) + ": " +
+                                                 error.message);
+  }
+  if (!document.is_array()) {
+    return fail(ErrorCode::kInvalidArgument, path + ": expected a list of leads");
+  }
+  for (std::size_t i = 0; i < document.get_array().size(); ++i) {
+    const auto& item = document.get_array()[i];
+    std::string where = path + ": lead " + std::to_string(i + 1);
+    if (!item.is_object()) return fail(ErrorCode::kInvalidArgument, where + ": not an object");
+    Lead lead;
+    for (const auto& [key, value] : item.get_object()) {
+      std::string name(key.data(), key.size());
+      if (!value.is_string()) {
+        return fail(ErrorCode::kInvalidArgument, where + ": \"" + name + "\" must be text");
+      }
+      std::string text_value(value.get_string());
+      if (auto field = leadFieldFromName(name)) {
+        lead.field(*field) = std::move(text_value);
+      } else if (name.rfind("field:", 0) == 0 && name.size() > 6 &&
+                 name.find_first_not_of("0123456789", 6) == std::string::npos && name.size() < 15) {
+        lead.custom[std::stoi(name.substr(6))] = std::move(text_value);
+      } else {
+        return fail(
+            ErrorCode::kInvalidArgument,
+            where + ": \"" + name +
+                "\" is not a lead field (referenceid, name, "
+                "name2, address, city, postalcode, phonenum, campaignid, listid, field:ID)");
+      }
+    }
+    store.add(std::move(lead));
+  }
+  return {};
+}
+
+}  // namespace
 
 int runRun(const RunOptions& options) {
   LoadedFlow loaded = loadFlowFile(options.flow_path, elementTypes());
@@ -64,6 +116,12 @@ int runRun(const RunOptions& options) {
   }
   simulation.secrets = &secrets;
   MemoryLeadStore leads;
+  if (!options.leads_path.empty()) {
+    if (auto seeded = seedLeads(options.leads_path, leads); !seeded) {
+      std::cerr << "callflow: --leads: " << seeded.error().message << '\n';
+      return 2;
+    }
+  }
   simulation.services.leads = &leads;
   HttpClientOptions http_options;
   http_options.policy = OutboundPolicy::defaults();

@@ -282,5 +282,24 @@ for flow in "${examples[@]}"; do
     'isinstance(d["path"], list) and len(d["path"]) > 0 and d["endedAt"] == d["path"][-1]'
 done
 
+# --- Demo leads (--leads) -------------------------------------------------------------------------
+
+run "$callflow" run "$root/examples/flows/lead_field.json" --leads "$root/examples/leads.json" \
+  --from "+441632960001" --json --deny 127.0.0.1
+check "leads: run exits 0" status_is 0
+check "leads: the caller's lead is found and fills the call variables" json_ok \
+  'd["steps"][0]["exit"] == "output" and d["call"]["leadid"] == "1001" and d["call"]["name"] == "Ada"'
+check "leads: --deny keeps ApiRequest off that address" json_ok \
+  'd["http"][0]["error"] == "the outbound policy denies that address"'
+printf '[{"name": "Ada", "colour": "blue"}]' >"$work/bad-leads.json"
+run "$callflow" run "$root/examples/flows/lead_field.json" --leads "$work/bad-leads.json"
+check "leads: an unknown field: exit 2" status_is 2
+check "leads: an unknown field is named" err_has '"colour" is not a lead field'
+run "$callflow" run "$root/examples/flows/lead_field.json" --leads "$work/missing.json"
+check "leads: a missing file: exit 2" status_is 2
+run "$callflow" run "$root/examples/flows/lead_field.json" --allow "not a host"
+check "policy: a bad --allow rule: exit 2" status_is 2
+check "policy: a bad --allow rule is named" err_has '"not a host"'
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
