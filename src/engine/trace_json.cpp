@@ -29,11 +29,7 @@ boost::json::object traceToJson(const Flow& flow, const Call& call) {
     const Node& node = flow.nodes[static_cast<std::size_t>(step.element)];
     path.emplace_back(node.name);
     boost::json::object entry{
-        {"element", node.name},
-        {"type", node.type->name},
-        {"exit", step.element == trace.ended_at && &step == &trace.steps.back()
-                     ? (step.exit == ExitKind::kEnd ? "end" : exitName(step.exit))
-                     : exitName(step.exit)}};
+        {"element", node.name}, {"type", node.type->name}, {"exit", exitName(step.exit)}};
     if (!step.label.empty()) entry["label"] = clean(step.label);
     if (!step.note.empty()) entry["note"] = clean(step.note);
     if (step.bug) entry["bug"] = true;
@@ -82,8 +78,6 @@ std::string traceToText(const Flow& flow, const Call& call) {
   const Trace& trace = call.trace();
   const SecretMap* secrets = call.secrets();
   std::string out;
-  std::size_t said = 0;
-  (void)said;
   for (const TraceStep& step : trace.steps) {
     const Node& node = flow.nodes[static_cast<std::size_t>(step.element)];
     out += "  " + node.name + " (" + std::string(node.type->name) + ")";

@@ -96,7 +96,6 @@ std::string describe(const boost::system::error_code& ec) {
   if (ec == je::error::syntax) return "syntax error";
   if (ec == je::error::extra_data) return "unexpected text after the JSON document";
   if (ec == je::error::incomplete) return "the document ends too early";
-  if (ec == je::error::syntax) return "syntax error";
   if (ec == je::error::exponent_overflow) return "number out of range";
   return ec.message();
 }

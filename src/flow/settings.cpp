@@ -41,8 +41,7 @@ Settings::Settings(const boost::json::object& object, LoadContext& context, int 
     : object_(object),
       context_(context),
       element_(element),
-      prefix_(std::move(prefix)),
-      problems_at_start_(context.diagnostics().errorCount()) {}
+      prefix_(std::move(prefix))) {}
 
 const std::string& Settings::elementName() const { return context_.elementName(element_); }
 

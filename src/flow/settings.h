@@ -85,7 +85,6 @@ class Settings {
   std::string prefix_;
   std::set<std::string, std::less<>> known_;
   std::deque<Settings> children_;
-  int problems_at_start_;
   int problems_ = 0;
   bool finished_ = false;
   const std::vector<std::string>* phrase_ = nullptr;
@@ -125,7 +124,6 @@ class LoadContext : public PathBinder {
 
   const std::vector<std::pair<int, int>>& edges() const { return edges_; }
   const std::vector<Reference>& references() const { return references_; }
-  std::vector<std::string> takeIvrDataNames() { return std::move(ivr_data_names_); }
   std::vector<std::string> takeDynamicNames() { return std::move(dynamic_names_); }
   const std::vector<bool>& ivrDataWritten() const { return ivr_data_written_; }
   const std::vector<std::string>& ivrDataNames() const { return ivr_data_names_; }
