@@ -38,10 +38,7 @@ std::string formatNumber(double d) {
 
 Settings::Settings(const boost::json::object& object, LoadContext& context, int element,
                    std::string prefix)
-    : object_(object),
-      context_(context),
-      element_(element),
-      prefix_(std::move(prefix))) {}
+    : object_(object), context_(context), element_(element), prefix_(std::move(prefix)) {}
 
 const std::string& Settings::elementName() const { return context_.elementName(element_); }
 
