@@ -40,9 +40,13 @@ boost::json::object traceToJson(const Flow& flow, const Call& call) {
   for (const auto& s : trace.said) said.emplace_back(clean(s));
   for (const auto& s : trace.played) played.emplace_back(clean(s));
   for (const auto& h : trace.http) {
-    boost::json::object entry{{"element", h.element},    {"method", h.method},
-                              {"url", clean(h.url)},     {"status", h.status},
-                              {"error", clean(h.error)}, {"seconds", h.seconds}};
+    boost::json::object entry{{"element", h.element},
+                              {"method", h.method},
+                              {"url", clean(h.url)},
+                              {"status", h.status},
+                              {"error", clean(h.error)},
+                              // whole milliseconds: Boost.JSON writes doubles as 2.4E-3
+                              {"ms", static_cast<std::int64_t>(h.seconds * 1000 + 0.5)}};
     if (h.retries > 0) entry["retries"] = h.retries;
     http.push_back(std::move(entry));
   }
