@@ -3,27 +3,8 @@
 namespace callflow {
 
 CallVariable callVariableOf(LeadField field) {
-  switch (field) {
-    case LeadField::kReferenceId:
-      return CallVariable::kReferenceId;
-    case LeadField::kName:
-      return CallVariable::kName;
-    case LeadField::kName2:
-      return CallVariable::kName2;
-    case LeadField::kAddress:
-      return CallVariable::kAddress;
-    case LeadField::kCity:
-      return CallVariable::kCity;
-    case LeadField::kPostalCode:
-      return CallVariable::kPostalCode;
-    case LeadField::kPhoneNum:
-      return CallVariable::kPhoneNum;
-    case LeadField::kCampaignId:
-      return CallVariable::kCampaignId;
-    case LeadField::kListId:
-      return CallVariable::kListId;
-  }
-  return CallVariable::kName;
+  // Every standard lead field has the call variable of the same name (call.name, call.city…).
+  return *callVariableFromName(leadFieldName(field));
 }
 
 void copyLeadToCall(const Lead& lead, Call& call) {
