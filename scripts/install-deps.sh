@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev  # not libboost-dev (1.74)
   libcli11-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev libsqlitecpp-dev libsodium-dev sqlite3
   clang-format
 )
 

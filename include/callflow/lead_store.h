@@ -1,8 +1,9 @@
 // LeadStore: the contact centre's leads and do-not-call list, as the lead elements see them.
 //
 // Implementations: an in-memory store (src/store/memory_lead_store.h) for the simulator and
-// tests; the SQLite store of the storage issue. Called from a call's worker; an implementation
-// that does I/O must not block that thread (it posts the work elsewhere and resumes the call).
+// tests; the SQLite store (src/store/sqlite_lead_store.h). Called from a call's worker; an
+// implementation that does I/O must not block that thread (it posts the work elsewhere and resumes
+// the call).
 #pragma once
 
 #include <array>
@@ -52,6 +53,10 @@ class LeadStore {
   // Stores a new lead; returns its id.
   virtual boost::asio::awaitable<Result<std::int64_t>> create(Lead lead) = 0;
   virtual boost::asio::awaitable<Result<void>> addToDnc(std::string_view number) = 0;
+  // Writes one standard field of a stored lead (SetProperty to a CallProperty); false when
+  // there is no lead with that id.
+  virtual boost::asio::awaitable<Result<bool>> setField(std::int64_t lead_id, LeadField field,
+                                                        std::string value) = 0;
 };
 
 }  // namespace callflow

@@ -2,10 +2,15 @@
 // (a flow with errors, bad arguments), 1 anything else.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace callflow {
+
+class Database;
+// Opens the database file, printing why it cannot be opened; null then.
+std::unique_ptr<Database> openDatabaseOrReport(const std::string& path, const std::string& country);
 
 struct CheckOptions {
   std::string flow_path;
@@ -27,8 +32,41 @@ struct RunOptions {
   std::vector<std::string> allow;  // outbound policy: addresses or CIDRs ApiRequest may reach
   std::vector<std::string> deny;   // and may not (169.254.0.0/16 is denied by default)
   std::string ca_file;
-  std::string leads_path;  // JSON list of leads seeding the in-memory lead store
+  std::string leads_path;      // JSON list of leads seeding the in-memory lead store
+  std::string country = "44";  // default country code for national numbers (--db)
 };
 int runRun(const RunOptions& options);
+
+struct LeadsImportOptions {
+  std::string csv_path;
+  std::string db_path = "callflow.db";
+  std::string country = "44";
+  bool json = false;
+};
+int runLeadsImport(const LeadsImportOptions& options);
+
+struct LeadsFindOptions {
+  std::string phone;
+  std::string reference;
+  std::string db_path = "callflow.db";
+  std::string country = "44";
+  bool json = false;
+};
+int runLeadsFind(const LeadsFindOptions& options);
+
+struct UsersAddOptions {
+  std::string name;
+  std::string password;
+  std::string role;
+  std::string db_path = "callflow.db";
+};
+int runUsersAdd(const UsersAddOptions& options);
+
+struct CallsListOptions {
+  std::string db_path = "callflow.db";
+  int limit = 100;
+  bool json = false;
+};
+int runCallsList(const CallsListOptions& options);
 
 }  // namespace callflow

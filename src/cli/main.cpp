@@ -30,7 +30,10 @@ int main(int argc, char** argv) {
                           "The caller hangs up on entering this element");
   run_command->add_option("--leads", run.leads_path,
                           "JSON list of leads for the in-memory lead store (ids from 1001)");
-  run_command->add_option("--db", run.db_path, "Database file for leads and call records");
+  run_command->add_option("--db", run.db_path,
+                          "Database file: leads from it, the call's record written to it");
+  run_command->add_option("--country", run.country,
+                          "Country code for national numbers (with --db; default 44)");
   run_command->add_option("--secrets", run.secrets_path, "Secrets file (NAME=value, mode 0600)");
   run_command->add_flag("--json", run.json, "Print the trace as one JSON object");
   run_command->add_option("--allow", run.allow,
@@ -40,6 +43,49 @@ int main(int argc, char** argv) {
   run_command->add_option("--ca-file", run.ca_file, "CA certificates for https (PEM)");
   run_command->add_flag("--fail-transfers", run.fail_transfers,
                         "Transfers fail (to test a Transfer's error exit)");
+
+  CLI::App* leads_command = app.add_subcommand("leads", "Leads in the database");
+  leads_command->require_subcommand(1);
+  callflow::LeadsImportOptions leads_import;
+  CLI::App* import_command = leads_command->add_subcommand(
+      "import", "Import leads from CSV (header: referenceid,name,…,phonenum,field:158)");
+  import_command->add_option("csv", leads_import.csv_path, "CSV file")->required();
+  import_command->add_option("--db", leads_import.db_path, "Database file")->capture_default_str();
+  import_command->add_option("--country", leads_import.country, "Country code for national numbers")
+      ->capture_default_str();
+  import_command->add_flag("--json", leads_import.json, "Print the report as JSON");
+  callflow::LeadsFindOptions leads_find;
+  CLI::App* find_command =
+      leads_command->add_subcommand("find", "Find leads by phone or reference");
+  find_command->add_option("--phone", leads_find.phone, "Phone number, in any usual form");
+  find_command->add_option("--reference", leads_find.reference, "Reference id");
+  find_command->add_option("--db", leads_find.db_path, "Database file")->capture_default_str();
+  find_command->add_option("--country", leads_find.country, "Country code for national numbers")
+      ->capture_default_str();
+  find_command->add_flag("--json", leads_find.json, "Print the leads as JSON");
+
+  CLI::App* users_command = app.add_subcommand("users", "Users of the APIs");
+  users_command->require_subcommand(1);
+  callflow::UsersAddOptions users_add;
+  CLI::App* add_user_command = users_command->add_subcommand("add", "Add a user");
+  add_user_command->add_option("name", users_add.name, "User name")->required();
+  add_user_command->add_option("--password", users_add.password,
+                               "Password, 8 characters or more (or CALLFLOW_PASSWORD)");
+  add_user_command->add_option("--role", users_add.role, "api, admin, supervisor or agent")
+      ->required();
+  add_user_command->add_option("--db", users_add.db_path, "Database file")->capture_default_str();
+
+  CLI::App* calls_command = app.add_subcommand("calls", "Call records");
+  calls_command->require_subcommand(1);
+  callflow::CallsListOptions calls_list;
+  CLI::App* list_calls_command =
+      calls_command->add_subcommand("list", "Call records, newest first");
+  list_calls_command->add_option("--db", calls_list.db_path, "Database file")
+      ->capture_default_str();
+  list_calls_command->add_option("--limit", calls_list.limit, "At most this many")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  list_calls_command->add_flag("--json", calls_list.json, "Print the records as JSON");
 
   try {
     app.parse(argc, argv);
@@ -53,5 +99,9 @@ int main(int argc, char** argv) {
   }
   if (check_command->parsed()) return callflow::runCheck(check);
   if (run_command->parsed()) return callflow::runRun(run);
+  if (import_command->parsed()) return callflow::runLeadsImport(leads_import);
+  if (find_command->parsed()) return callflow::runLeadsFind(leads_find);
+  if (add_user_command->parsed()) return callflow::runUsersAdd(users_add);
+  if (list_calls_command->parsed()) return callflow::runCallsList(calls_list);
   return 2;
 }

@@ -6,12 +6,16 @@
 
 #include "cli/commands.h"
 #include "elements/elements.h"
+#include "engine/call_record.h"
 #include "engine/secrets.h"
 #include "engine/simulator.h"
 #include "engine/trace_json.h"
 #include "flow/json_text.h"
 #include "http/curl_http_client.h"
+#include "store/db_worker.h"
+#include "store/lead_json.h"
 #include "store/memory_lead_store.h"
+#include "store/sqlite_lead_store.h"
 
 namespace callflow {
 namespace {
@@ -37,27 +41,9 @@ Result<void> seedLeads(const std::string& path, MemoryLeadStore& store) {
     const auto& item = document.get_array()[i];
     std::string where = path + ": lead " + std::to_string(i + 1);
     if (!item.is_object()) return fail(ErrorCode::kInvalidArgument, where + ": not an object");
-    Lead lead;
-    for (const auto& [key, value] : item.get_object()) {
-      std::string name(key.data(), key.size());
-      if (!value.is_string()) {
-        return fail(ErrorCode::kInvalidArgument, where + ": \"" + name + "\" must be text");
-      }
-      std::string text_value(value.get_string());
-      if (auto field = leadFieldFromName(name)) {
-        lead.field(*field) = std::move(text_value);
-      } else if (name.rfind("field:", 0) == 0 && name.size() > 6 &&
-                 name.find_first_not_of("0123456789", 6) == std::string::npos && name.size() < 15) {
-        lead.custom[std::stoi(name.substr(6))] = std::move(text_value);
-      } else {
-        return fail(
-            ErrorCode::kInvalidArgument,
-            where + ": \"" + name +
-                "\" is not a lead field (referenceid, name, "
-                "name2, address, city, postalcode, phonenum, campaignid, listid, field:ID)");
-      }
-    }
-    store.add(std::move(lead));
+    auto lead = leadFromJson(item);
+    if (!lead) return fail(ErrorCode::kInvalidArgument, where + ": " + lead.error().message);
+    store.add(std::move(*lead));
   }
   return {};
 }
@@ -90,10 +76,9 @@ int runRun(const RunOptions& options) {
   }
   simulation.caller.hangup_at = options.hangup_at;
   simulation.caller.fail_transfers = options.fail_transfers;
-  if (!options.db_path.empty()) {
-    // TODO(#4): the SQLite store.
-    std::cerr << "callflow: --db: the SQLite store is not built yet; without --db the call uses "
-                 "an empty in-memory lead store\n";
+  if (!options.db_path.empty() && !options.leads_path.empty()) {
+    std::cerr
+        << "callflow: --db and --leads: give one (leads come from the database or the file)\n";
     return 2;
   }
 
@@ -115,14 +100,24 @@ int runRun(const RunOptions& options) {
     }
   }
   simulation.secrets = &secrets;
-  MemoryLeadStore leads;
-  if (!options.leads_path.empty()) {
-    if (auto seeded = seedLeads(options.leads_path, leads); !seeded) {
-      std::cerr << "callflow: --leads: " << seeded.error().message << '\n';
-      return 2;
+  MemoryLeadStore memory_leads;
+  std::unique_ptr<DbWorker> database;
+  std::unique_ptr<SqliteLeadStore> stored_leads;
+  if (!options.db_path.empty()) {
+    auto opened = openDatabaseOrReport(options.db_path, options.country);
+    if (!opened) return 1;
+    database = std::make_unique<DbWorker>(std::move(opened));
+    stored_leads = std::make_unique<SqliteLeadStore>(*database, "flow " + flow.name);
+    simulation.services.leads = stored_leads.get();
+  } else {
+    if (!options.leads_path.empty()) {
+      if (auto seeded = seedLeads(options.leads_path, memory_leads); !seeded) {
+        std::cerr << "callflow: --leads: " << seeded.error().message << '\n';
+        return 2;
+      }
     }
+    simulation.services.leads = &memory_leads;
   }
-  simulation.services.leads = &leads;
   HttpClientOptions http_options;
   http_options.policy = OutboundPolicy::defaults();
   for (const auto& [rules, allowed] :
@@ -141,7 +136,20 @@ int runRun(const RunOptions& options) {
   simulation.services.http = &http;
   simulation.loop = &loop;
 
+  std::string uuid = newCallUuid();
+  std::int64_t started_ms = nowMs();
   Call call = simulate(flow, simulation);
+  if (database) {
+    // The record, redacted like the trace; written before the trace is printed, so a caller of
+    // `callflow run` can read it from the database as soon as the command ends.
+    CallRecord record = completedCallRecord(flow, call, uuid, started_ms, nowMs(), 0);
+    Result<void> written;
+    database->runSync([&](Database& db) { written = db.finishCall(record); });
+    if (!written) {
+      std::cerr << "callflow: the call record was not written: " << written.error().message << '\n';
+      return 1;
+    }
+  }
   if (options.json) {
     std::cout << boost::json::serialize(traceToJson(flow, call)) << '\n';
   } else {

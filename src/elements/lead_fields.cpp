@@ -7,6 +7,10 @@ CallVariable callVariableOf(LeadField field) {
   return *callVariableFromName(leadFieldName(field));
 }
 
+std::optional<LeadField> leadFieldOf(CallVariable variable) {
+  return leadFieldFromName(callVariableName(variable));
+}
+
 void copyLeadToCall(const Lead& lead, Call& call) {
   call.setVariable(CallVariable::kLeadId, std::to_string(lead.id));
   for (std::size_t i = 0; i < kLeadFieldCount; ++i) {

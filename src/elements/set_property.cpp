@@ -1,8 +1,13 @@
 // SetProperty: copies a value into an IvrData property (`{{LeadField}}`), a call variable
-// (`{{call.name}}`, written to the lead by the storage issue) or a dynamic property
-// (`{{dynamic.Tier}}`). The source is a data path (DataBin), a call variable, a dynamic
-// property, or free text with fillpoints. Exits: output; error when the source has no value.
+// (`{{call.name}}`; when the call has a lead, the lead's field is written in the store too) or a
+// dynamic property (`{{dynamic.Tier}}`). The source is a data path (DataBin), a call variable, a
+// dynamic property, or free text with fillpoints. Exits: output; error when the source has no
+// value, or the lead could not be written.
+#include <charconv>
+
+#include "callflow/lead_store.h"
 #include "elements/elements.h"
+#include "elements/lead_fields.h"
 #include "flow/settings.h"
 
 namespace callflow {
@@ -29,9 +34,17 @@ class SetProperty : public Element {
       case Destination::Type::kIvrData:
         call.setIvrData(destination_.slot, std::move(value));
         break;
-      case Destination::Type::kCallProperty:
-        call.setVariable(static_cast<CallVariable>(destination_.slot), std::move(value));
+      case Destination::Type::kCallProperty: {
+        auto variable = static_cast<CallVariable>(destination_.slot);
+        if (auto written = co_await writeToLead(call, variable, value); !written) {
+          co_return Exit{ExitKind::kError,
+                         -1,
+                         {},
+                         "the lead could not be written: " + written.error().message};
+        }
+        call.setVariable(variable, std::move(value));
         break;
+      }
       case Destination::Type::kDynamicProperty:
         call.setDynamic(destination_.slot, std::move(value));
         break;
@@ -40,6 +53,27 @@ class SetProperty : public Element {
   }
 
  private:
+  // A call variable backed by a lead field is written to the call's lead, when it has one.
+  static boost::asio::awaitable<Result<void>> writeToLead(Call& call, CallVariable variable,
+                                                          const std::string& value) {
+    std::optional<LeadField> field = leadFieldOf(variable);
+    LeadStore* store = call.services().leads;
+    const std::string& lead_text = call.variable(CallVariable::kLeadId);
+    std::int64_t lead_id = 0;
+    auto [end, ec] =
+        std::from_chars(lead_text.data(), lead_text.data() + lead_text.size(), lead_id);
+    if (!field || !store || lead_text.empty() || ec != std::errc() ||
+        end != lead_text.data() + lead_text.size()) {
+      co_return Result<void>();  // nothing to write to: the call variable alone changes
+    }
+    Result<bool> written = co_await store->setField(lead_id, *field, value);
+    if (!written) co_return written.error();
+    if (!*written) {
+      co_return fail(ErrorCode::kNotFound, "lead " + lead_text + " is not in the store");
+    }
+    co_return Result<void>();
+  }
+
   Destination destination_;
   std::optional<DataPath> source_;
   std::optional<Template> text_;

@@ -2,20 +2,12 @@
 
 namespace callflow {
 
-std::string phoneDigits(std::string_view number) {
-  std::string digits;
-  for (char c : number) {
-    if (c >= '0' && c <= '9') digits += c;
-  }
-  return digits;
-}
-
 boost::asio::awaitable<Result<std::optional<Lead>>> MemoryLeadStore::findByPhone(
     std::string_view phone) {
-  std::string wanted = phoneDigits(phone);
+  std::string wanted = phoneKey(phone, kDefaultCountry);
   if (!wanted.empty()) {
     for (const Lead& lead : leads_) {
-      if (phoneDigits(lead.field(LeadField::kPhoneNum)) == wanted) {
+      if (phoneKey(lead.field(LeadField::kPhoneNum), kDefaultCountry) == wanted) {
         co_return std::optional<Lead>(lead);
       }
     }
@@ -36,12 +28,23 @@ boost::asio::awaitable<Result<std::int64_t>> MemoryLeadStore::create(Lead lead) 
 }
 
 boost::asio::awaitable<Result<void>> MemoryLeadStore::addToDnc(std::string_view number) {
-  std::string digits = phoneDigits(number);
+  std::string digits = phoneKey(number, kDefaultCountry);
   if (digits.empty()) {
     co_return fail(ErrorCode::kInvalidArgument, "\"" + std::string(number) + "\" has no digits");
   }
   dnc_.insert(digits);
   co_return Result<void>();
+}
+
+boost::asio::awaitable<Result<bool>> MemoryLeadStore::setField(std::int64_t lead_id,
+                                                               LeadField field, std::string value) {
+  for (Lead& lead : leads_) {
+    if (lead.id == lead_id) {
+      lead.field(field) = std::move(value);
+      co_return true;
+    }
+  }
+  co_return false;
 }
 
 std::int64_t MemoryLeadStore::add(Lead lead) {

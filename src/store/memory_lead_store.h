@@ -1,16 +1,16 @@
 // MemoryLeadStore: leads and a do-not-call list kept in memory, for `callflow run` without a
-// database and for tests. Phone numbers match on their digits alone ("+44 (20) 7946-0000"
-// matches "442079460000"). Not thread-safe: one call's worker uses it at a time.
+// database and for tests. Phone numbers match on their key as the SQLite store does
+// (store/phone.h: "+44 20 7946 0000" matches "020 7946 0000"). Not thread-safe: one call's worker
+// uses it at a time.
 #pragma once
 
 #include <set>
 #include <vector>
 
 #include "callflow/lead_store.h"
+#include "store/phone.h"
 
 namespace callflow {
-
-std::string phoneDigits(std::string_view number);
 
 class MemoryLeadStore : public LeadStore {
  public:
@@ -19,6 +19,8 @@ class MemoryLeadStore : public LeadStore {
       std::string_view reference) override;
   boost::asio::awaitable<Result<std::int64_t>> create(Lead lead) override;
   boost::asio::awaitable<Result<void>> addToDnc(std::string_view number) override;
+  boost::asio::awaitable<Result<bool>> setField(std::int64_t lead_id, LeadField field,
+                                                std::string value) override;
 
   // Adds a lead directly (seeding); returns its id.
   std::int64_t add(Lead lead);

@@ -1,0 +1,83 @@
+#include "store/db_worker.h"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <future>
+
+namespace callflow {
+
+DbWorker::DbWorker(std::unique_ptr<Database> database)
+    : database_(std::move(database)), thread_([this] { loop(); }) {}
+
+DbWorker::~DbWorker() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void DbWorker::loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // stopping, and everything queued has run
+    Job job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    job(*database_);
+    lock.lock();
+    ++jobs_run_;
+  }
+}
+
+void DbWorker::post(Job job) {
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+}
+
+void DbWorker::runSync(Job job) {
+  std::promise<void> done;
+  post([&](Database& database) {
+    job(database);
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+boost::asio::awaitable<void> DbWorker::run(Job job) {
+  auto executor = co_await boost::asio::this_coro::executor;
+  co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void()>(
+      [this, &job, executor](auto handler) {
+        // The handler is move-only and Job must be copyable: share it.
+        // The tracked executor keeps the caller's loop from running out of work meanwhile.
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        auto tracked =
+            boost::asio::prefer(executor, boost::asio::execution::outstanding_work.tracked);
+        post([&job, shared, tracked](Database& database) {
+          job(database);
+          boost::asio::post(tracked, [shared] { (*shared)(); });
+        });
+      },
+      boost::asio::use_awaitable);
+}
+
+std::uint64_t DbWorker::jobsRun() const {
+  std::lock_guard lock(mutex_);
+  return jobs_run_;
+}
+
+std::size_t DbWorker::queued() const {
+  std::lock_guard lock(mutex_);
+  return jobs_.size();
+}
+
+}  // namespace callflow
