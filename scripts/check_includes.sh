@@ -11,7 +11,8 @@ declare -A allowed=(
   [store]="store"
   [http]="http"
   [elements]="elements engine flow"
-  [cli]="cli elements engine flow store http"
+  [server]="server elements engine flow store http"
+  [cli]="cli server elements engine flow store http"
 )
 status=0
 for folder in "${!allowed[@]}"; do

@@ -42,6 +42,7 @@ struct HttpExchange {
   std::string error;
   double seconds = 0;
   int retries = 0;  // tries after the first
+  bool timed_out = false;
 };
 
 struct Trace {

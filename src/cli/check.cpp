@@ -5,6 +5,7 @@
 #include "elements/elements.h"
 #include "engine/secrets.h"
 #include "flow/flow.h"
+#include "flow/problems_json.h"
 
 namespace callflow {
 
@@ -32,20 +33,7 @@ int runCheck(const CheckOptions& options) {
   for (const Problem& p : problems) has_errors |= p.severity == Problem::Severity::kError;
 
   if (options.json) {
-    boost::json::array list;
-    for (const Problem& p : problems) {
-      boost::json::object o{
-          {"severity", p.severity == Problem::Severity::kError ? "error" : "warning"},
-          {"element", p.element},
-          {"key", p.key},
-          {"message", p.message},
-          {"text", p.text()}};
-      if (p.line > 0) {
-        o["line"] = p.line;
-        o["column"] = p.column;
-      }
-      list.push_back(std::move(o));
-    }
+    boost::json::array list = problemsToJson(problems);
     std::cout << boost::json::serialize(
                      boost::json::object{{"valid", !has_errors}, {"problems", std::move(list)}})
               << '\n';

@@ -69,4 +69,17 @@ struct CallsListOptions {
 };
 int runCallsList(const CallsListOptions& options);
 
+struct ServeOptions {
+  std::string db_path = "callflow.db";
+  std::string http = "127.0.0.1:8080";
+  std::string secrets_path;
+  std::string flows_dir;
+  std::string sip = "off";
+  std::string country = "44";
+  std::vector<std::string> allow;
+  std::vector<std::string> deny;
+  std::string ca_file;
+};
+int runServe(const ServeOptions& options);
+
 }  // namespace callflow

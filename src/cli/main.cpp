@@ -87,6 +87,28 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   list_calls_command->add_flag("--json", calls_list.json, "Print the records as JSON");
 
+  callflow::ServeOptions serve;
+  CLI::App* serve_command =
+      app.add_subcommand("serve", "Serve the Lead Web API, the admin API, /healthz and /metrics");
+  serve_command->add_option("--db", serve.db_path, "Database file")->capture_default_str();
+  serve_command->add_option("--http", serve.http, "Address of the HTTP side, HOST:PORT")
+      ->capture_default_str();
+  serve_command->add_option("--secrets", serve.secrets_path,
+                            "Secrets file (NAME=value, mode 0600)");
+  serve_command->add_option(
+      "--flows", serve.flows_dir,
+      "Deploy the flows of this directory at start (new versions when changed)");
+  serve_command->add_option("--sip", serve.sip, "SIP address; \"off\" (SIP is a later release)")
+      ->capture_default_str();
+  serve_command->add_option("--country", serve.country, "Country code for national numbers")
+      ->capture_default_str();
+  serve_command->add_option("--allow", serve.allow,
+                            "An address, CIDR or host[:port] ApiRequest may reach (repeatable)");
+  serve_command->add_option(
+      "--deny", serve.deny,
+      "An address, CIDR or host[:port] ApiRequest may not reach (repeatable)");
+  serve_command->add_option("--ca-file", serve.ca_file, "CA certificates for https (PEM)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -103,5 +125,6 @@ int main(int argc, char** argv) {
   if (find_command->parsed()) return callflow::runLeadsFind(leads_find);
   if (add_user_command->parsed()) return callflow::runUsersAdd(users_add);
   if (list_calls_command->parsed()) return callflow::runCallsList(calls_list);
+  if (serve_command->parsed()) return callflow::runServe(serve);
   return 2;
 }

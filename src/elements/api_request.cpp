@@ -177,6 +177,7 @@ class ApiRequest : public Element {
         std::snprintf(seconds, sizeof seconds, "%g", config_.timeout);
         result.error = std::string("no complete answer within ") + seconds + " s";
         exit.kind = ExitKind::kTimeout;
+        exchange.timed_out = true;
       }
     } else if (response.status < 200 || response.status > 299) {
       result.error = "HTTP status " + std::to_string(response.status);

@@ -67,55 +67,54 @@ CallRecord readRecord(SQLite::Statement& row, bool with_trace) {
 Result<void> Database::beginCall(const CallRecord& record) {
   return sqliteGuard("writing a call record", [&] {
     // A record that already exists (a retry, or a finish that overtook the start) is kept.
-    SQLite::Statement& insert =
+    auto insert =
         statement("INSERT INTO calls (" CALLFLOW_CALL_COLUMNS
                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING");
-    bindRecord(insert, record);
-    insert.exec();
+    bindRecord(*insert, record);
+    insert->exec();
   });
 }
 
 Result<void> Database::finishCall(const CallRecord& record) {
   return sqliteGuard("writing a call record", [&] {
-    SQLite::Statement& upsert = statement(
+    auto upsert = statement(
         "INSERT INTO calls (" CALLFLOW_CALL_COLUMNS
         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET "
         "ended_ms = excluded.ended_ms, status = excluded.status, caller = excluded.caller, "
         "dnis = excluded.dnis, flow = excluded.flow, flow_version = excluded.flow_version, "
         "result_code = excluded.result_code, hung_up_by = excluded.hung_up_by, "
         "path = excluded.path, trace = excluded.trace");
-    bindRecord(upsert, record);
-    upsert.exec();
+    bindRecord(*upsert, record);
+    upsert->exec();
   });
 }
 
 Result<std::vector<CallRecord>> Database::listCalls(int limit, bool with_trace) {
   return sqliteGuard("listing call records", [&] {
-    SQLite::Statement& query = statement("SELECT " CALLFLOW_CALL_COLUMNS
-                                         " FROM calls ORDER BY started_ms DESC, uuid DESC LIMIT ?");
-    query.bind(1, limit);
+    auto query = statement("SELECT " CALLFLOW_CALL_COLUMNS
+                           " FROM calls ORDER BY started_ms DESC, uuid DESC LIMIT ?");
+    query->bind(1, limit);
     std::vector<CallRecord> records;
-    while (query.executeStep()) records.push_back(readRecord(query, with_trace));
+    while (query->executeStep()) records.push_back(readRecord(*query, with_trace));
     return records;
   });
 }
 
 Result<std::optional<CallRecord>> Database::callByUuid(std::string_view uuid) {
   return sqliteGuard("reading a call record", [&] {
-    SQLite::Statement& query =
-        statement("SELECT " CALLFLOW_CALL_COLUMNS " FROM calls WHERE uuid = ?");
-    query.bind(1, std::string(uuid));
-    if (!query.executeStep()) return std::optional<CallRecord>();
-    return std::optional<CallRecord>(readRecord(query, true));
+    auto query = statement("SELECT " CALLFLOW_CALL_COLUMNS " FROM calls WHERE uuid = ?");
+    query->bind(1, std::string(uuid));
+    if (!query->executeStep()) return std::optional<CallRecord>();
+    return std::optional<CallRecord>(readRecord(*query, true));
   });
 }
 
 Result<int> Database::closeInterruptedCalls() {
   return sqliteGuard("closing interrupted call records", [&] {
-    SQLite::Statement& close =
+    auto close =
         statement("UPDATE calls SET status = 'interrupted', ended_ms = ? WHERE status = 'open'");
-    close.bind(1, nowMs());
-    return close.exec();
+    close->bind(1, nowMs());
+    return close->exec();
   });
 }
 

@@ -214,15 +214,15 @@ Result<void> Database::exec(const char* sql) {
   return sqliteGuard(sql, [&] { db_->exec(sql); });
 }
 
-SQLite::Statement& Database::statement(const char* sql) {
+Database::Statement Database::statement(const char* sql) {
   auto& slot = statements_[sql];
-  if (!slot) {
-    slot = std::make_unique<SQLite::Statement>(*db_, sql);
-  } else {
-    slot->reset();
-    slot->clearBindings();
-  }
-  return *slot;
+  if (!slot) slot = std::make_unique<SQLite::Statement>(*db_, sql);
+  return Statement(*slot);
+}
+
+Database::Statement::~Statement() {
+  statement_->tryReset();
+  statement_->clearBindings();
 }
 
 std::string Database::key(std::string_view phone) const {

@@ -144,7 +144,21 @@ class Database {
   Database(std::string path, DatabaseOptions options);
   Result<void> configure();
   Result<void> migrate();
-  SQLite::Statement& statement(const char* sql);  // prepared once, reset for reuse
+  // A prepared statement (prepared once per connection) for one use: reset when it goes out of
+  // scope, so no finished or abandoned step keeps a read transaction (and its old snapshot) open.
+  class Statement {
+   public:
+    explicit Statement(SQLite::Statement& statement) : statement_(&statement) {}
+    ~Statement();
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    SQLite::Statement* operator->() const { return statement_; }
+    SQLite::Statement& operator*() const { return *statement_; }
+
+   private:
+    SQLite::Statement* statement_;
+  };
+  Statement statement(const char* sql);
   std::string key(std::string_view phone) const;
   Result<Lead> readLead(SQLite::Statement& row);
   Result<void> writeCustomFields(std::int64_t id, const std::map<int, std::string>& custom);

@@ -32,11 +32,11 @@ Result<Lead> Database::readLead(SQLite::Statement& row) {
   for (std::size_t i = 0; i < kLeadFieldCount; ++i) {
     lead.fields[i] = row.getColumn(static_cast<int>(i + 1)).getString();
   }
-  SQLite::Statement& custom =
+  auto custom =
       statement("SELECT field_id, value FROM lead_fields WHERE lead_id = ? ORDER BY field_id");
-  custom.bind(1, static_cast<std::int64_t>(lead.id));
-  while (custom.executeStep()) {
-    lead.custom[custom.getColumn(0).getInt()] = custom.getColumn(1).getString();
+  custom->bind(1, static_cast<std::int64_t>(lead.id));
+  while (custom->executeStep()) {
+    lead.custom[custom->getColumn(0).getInt()] = custom->getColumn(1).getString();
   }
   return lead;
 }
@@ -45,13 +45,13 @@ Result<void> Database::writeCustomFields(std::int64_t id,
                                          const std::map<int, std::string>& custom) {
   return sqliteGuard("storing custom fields", [&] {
     for (const auto& [field_id, value] : custom) {
-      SQLite::Statement& write = statement(
+      auto write = statement(
           "INSERT INTO lead_fields (lead_id, field_id, value) VALUES (?, ?, ?) "
           "ON CONFLICT (lead_id, field_id) DO UPDATE SET value = excluded.value");
-      write.bind(1, static_cast<std::int64_t>(id));
-      write.bind(2, field_id);
-      write.bindNoCopy(3, value);
-      write.exec();
+      write->bind(1, static_cast<std::int64_t>(id));
+      write->bind(2, field_id);
+      write->bindNoCopy(3, value);
+      write->exec();
     }
   });
 }
@@ -59,18 +59,18 @@ Result<void> Database::writeCustomFields(std::int64_t id,
 Result<std::int64_t> Database::insertLead(const Lead& lead) {
   return transaction([&]() -> Result<std::int64_t> {
     auto id = sqliteGuard("storing a lead", [&] {
-      SQLite::Statement& insert = statement(
+      auto insert = statement(
           "INSERT INTO leads (referenceid, name, name2, address, city, postalcode, phonenum, "
           "campaignid, listid, phone_key, created_ms, updated_ms) "
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       for (std::size_t i = 0; i < kLeadFieldCount; ++i) {
-        insert.bindNoCopy(static_cast<int>(i + 1), lead.fields[i]);
+        insert->bindNoCopy(static_cast<int>(i + 1), lead.fields[i]);
       }
-      insert.bind(10, key(lead.field(LeadField::kPhoneNum)));
+      insert->bind(10, key(lead.field(LeadField::kPhoneNum)));
       std::int64_t now = nowMs();
-      insert.bind(11, now);
-      insert.bind(12, now);
-      insert.exec();
+      insert->bind(11, now);
+      insert->bind(12, now);
+      insert->exec();
       return static_cast<std::int64_t>(db_->getLastInsertRowid());
     });
     if (!id) return id;
@@ -81,10 +81,10 @@ Result<std::int64_t> Database::insertLead(const Lead& lead) {
 
 Result<std::optional<Lead>> Database::leadById(std::int64_t id) {
   return sqliteGuard("reading a lead", [&]() -> Result<std::optional<Lead>> {
-    SQLite::Statement& query = statement(CALLFLOW_LEAD_SELECT "WHERE id = ?");
-    query.bind(1, id);
-    if (!query.executeStep()) return std::optional<Lead>();
-    auto lead = readLead(query);
+    auto query = statement(CALLFLOW_LEAD_SELECT "WHERE id = ?");
+    query->bind(1, id);
+    if (!query->executeStep()) return std::optional<Lead>();
+    auto lead = readLead(*query);
     if (!lead) return lead.error();
     return std::optional<Lead>(std::move(*lead));
   });
@@ -94,13 +94,12 @@ Result<std::vector<Lead>> Database::leadsByPhone(std::string_view phone, int lim
   std::string wanted = key(phone);
   if (wanted.empty()) return std::vector<Lead>();
   return sqliteGuard("finding leads by phone", [&]() -> Result<std::vector<Lead>> {
-    SQLite::Statement& query =
-        statement(CALLFLOW_LEAD_SELECT "WHERE phone_key = ? ORDER BY id LIMIT ?");
-    query.bind(1, wanted);
-    query.bind(2, limit);
+    auto query = statement(CALLFLOW_LEAD_SELECT "WHERE phone_key = ? ORDER BY id LIMIT ?");
+    query->bind(1, wanted);
+    query->bind(2, limit);
     std::vector<Lead> leads;
-    while (query.executeStep()) {
-      auto lead = readLead(query);
+    while (query->executeStep()) {
+      auto lead = readLead(*query);
       if (!lead) return lead.error();
       leads.push_back(std::move(*lead));
     }
@@ -118,11 +117,10 @@ Result<std::optional<Lead>> Database::leadByPhone(std::string_view phone) {
 Result<std::optional<Lead>> Database::leadByReference(std::string_view reference) {
   if (reference.empty()) return std::optional<Lead>();
   return sqliteGuard("finding a lead by reference", [&]() -> Result<std::optional<Lead>> {
-    SQLite::Statement& query =
-        statement(CALLFLOW_LEAD_SELECT "WHERE referenceid = ? ORDER BY id LIMIT 1");
-    query.bind(1, std::string(reference));
-    if (!query.executeStep()) return std::optional<Lead>();
-    auto lead = readLead(query);
+    auto query = statement(CALLFLOW_LEAD_SELECT "WHERE referenceid = ? ORDER BY id LIMIT 1");
+    query->bind(1, std::string(reference));
+    if (!query->executeStep()) return std::optional<Lead>();
+    auto lead = readLead(*query);
     if (!lead) return lead.error();
     return std::optional<Lead>(std::move(*lead));
   });
@@ -130,12 +128,12 @@ Result<std::optional<Lead>> Database::leadByReference(std::string_view reference
 
 Result<std::vector<Lead>> Database::listLeads(int limit, std::int64_t after_id) {
   return sqliteGuard("listing leads", [&]() -> Result<std::vector<Lead>> {
-    SQLite::Statement& query = statement(CALLFLOW_LEAD_SELECT "WHERE id > ? ORDER BY id LIMIT ?");
-    query.bind(1, after_id);
-    query.bind(2, limit);
+    auto query = statement(CALLFLOW_LEAD_SELECT "WHERE id > ? ORDER BY id LIMIT ?");
+    query->bind(1, after_id);
+    query->bind(2, limit);
     std::vector<Lead> leads;
-    while (query.executeStep()) {
-      auto lead = readLead(query);
+    while (query->executeStep()) {
+      auto lead = readLead(*query);
       if (!lead) return lead.error();
       leads.push_back(std::move(*lead));
     }
@@ -146,23 +144,23 @@ Result<std::vector<Lead>> Database::listLeads(int limit, std::int64_t after_id) 
 Result<bool> Database::updateLead(const Lead& lead) {
   return transaction([&]() -> Result<bool> {
     auto changed = sqliteGuard("updating a lead", [&] {
-      SQLite::Statement& update = statement(
+      auto update = statement(
           "UPDATE leads SET referenceid = ?, name = ?, name2 = ?, address = ?, city = ?, "
           "postalcode = ?, phonenum = ?, campaignid = ?, listid = ?, phone_key = ?, "
           "updated_ms = ? WHERE id = ?");
       for (std::size_t i = 0; i < kLeadFieldCount; ++i) {
-        update.bindNoCopy(static_cast<int>(i + 1), lead.fields[i]);
+        update->bindNoCopy(static_cast<int>(i + 1), lead.fields[i]);
       }
-      update.bind(10, key(lead.field(LeadField::kPhoneNum)));
-      update.bind(11, nowMs());
-      update.bind(12, static_cast<std::int64_t>(lead.id));
-      return update.exec() > 0;
+      update->bind(10, key(lead.field(LeadField::kPhoneNum)));
+      update->bind(11, nowMs());
+      update->bind(12, static_cast<std::int64_t>(lead.id));
+      return update->exec() > 0;
     });
     if (!changed || !*changed) return changed;
     auto cleared = sqliteGuard("updating a lead", [&] {
-      SQLite::Statement& clear = statement("DELETE FROM lead_fields WHERE lead_id = ?");
-      clear.bind(1, static_cast<std::int64_t>(lead.id));
-      clear.exec();
+      auto clear = statement("DELETE FROM lead_fields WHERE lead_id = ?");
+      clear->bind(1, static_cast<std::int64_t>(lead.id));
+      clear->exec();
     });
     if (!cleared) return cleared.error();
     if (auto written = writeCustomFields(lead.id, lead.custom); !written) return written.error();
@@ -174,29 +172,29 @@ Result<bool> Database::setLeadField(std::int64_t id, LeadField field, std::strin
   return sqliteGuard("updating a lead field", [&] {
     std::string text(value);
     if (field == LeadField::kPhoneNum) {
-      SQLite::Statement& update =
+      auto update =
           statement("UPDATE leads SET phonenum = ?, phone_key = ?, updated_ms = ? WHERE id = ?");
-      update.bind(1, text);
-      update.bind(2, key(text));
-      update.bind(3, nowMs());
-      update.bind(4, id);
-      return update.exec() > 0;
+      update->bind(1, text);
+      update->bind(2, key(text));
+      update->bind(3, nowMs());
+      update->bind(4, id);
+      return update->exec() > 0;
     }
-    SQLite::Statement& update = statement(kSetField[static_cast<std::size_t>(field)]);
-    update.bind(1, text);
-    update.bind(2, nowMs());
-    update.bind(3, id);
-    return update.exec() > 0;
+    auto update = statement(kSetField[static_cast<std::size_t>(field)]);
+    update->bind(1, text);
+    update->bind(2, nowMs());
+    update->bind(3, id);
+    return update->exec() > 0;
   });
 }
 
 Result<bool> Database::setCustomField(std::int64_t id, int field_id, std::string_view value) {
   return transaction([&]() -> Result<bool> {
     auto exists = sqliteGuard("updating a custom field", [&] {
-      SQLite::Statement& touch = statement("UPDATE leads SET updated_ms = ? WHERE id = ?");
-      touch.bind(1, nowMs());
-      touch.bind(2, id);
-      return touch.exec() > 0;
+      auto touch = statement("UPDATE leads SET updated_ms = ? WHERE id = ?");
+      touch->bind(1, nowMs());
+      touch->bind(2, id);
+      return touch->exec() > 0;
     });
     if (!exists || !*exists) return exists;
     if (auto written = writeCustomFields(id, {{field_id, std::string(value)}}); !written) {
@@ -208,20 +206,19 @@ Result<bool> Database::setCustomField(std::int64_t id, int field_id, std::string
 
 Result<std::optional<std::string>> Database::customField(std::int64_t id, int field_id) {
   return sqliteGuard("reading a custom field", [&] {
-    SQLite::Statement& query =
-        statement("SELECT value FROM lead_fields WHERE lead_id = ? AND field_id = ?");
-    query.bind(1, id);
-    query.bind(2, field_id);
-    if (!query.executeStep()) return std::optional<std::string>();
-    return std::optional<std::string>(query.getColumn(0).getString());
+    auto query = statement("SELECT value FROM lead_fields WHERE lead_id = ? AND field_id = ?");
+    query->bind(1, id);
+    query->bind(2, field_id);
+    if (!query->executeStep()) return std::optional<std::string>();
+    return std::optional<std::string>(query->getColumn(0).getString());
   });
 }
 
 Result<bool> Database::deleteLead(std::int64_t id) {
   return sqliteGuard("deleting a lead", [&] {
-    SQLite::Statement& remove = statement("DELETE FROM leads WHERE id = ?");
-    remove.bind(1, id);
-    return remove.exec() > 0;
+    auto remove = statement("DELETE FROM leads WHERE id = ?");
+    remove->bind(1, id);
+    return remove->exec() > 0;
   });
 }
 
@@ -237,14 +234,14 @@ Result<void> Database::addDnc(std::string_view number, std::string_view source) 
     return fail(ErrorCode::kInvalidArgument, "\"" + std::string(number) + "\" has no digits");
   }
   return sqliteGuard("adding to the do-not-call list", [&] {
-    SQLite::Statement& insert = statement(
+    auto insert = statement(
         "INSERT INTO dnc (number_key, number, added_ms, source) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (number_key) DO NOTHING");
-    insert.bind(1, number_key);
-    insert.bind(2, std::string(number));
-    insert.bind(3, nowMs());
-    insert.bind(4, std::string(source));
-    insert.exec();
+    insert->bind(1, number_key);
+    insert->bind(2, std::string(number));
+    insert->bind(3, nowMs());
+    insert->bind(4, std::string(source));
+    insert->exec();
   });
 }
 
@@ -252,9 +249,9 @@ Result<bool> Database::isDnc(std::string_view number) {
   std::string number_key = key(number);
   if (number_key.empty()) return false;
   return sqliteGuard("reading the do-not-call list", [&] {
-    SQLite::Statement& query = statement("SELECT 1 FROM dnc WHERE number_key = ?");
-    query.bind(1, number_key);
-    return query.executeStep();
+    auto query = statement("SELECT 1 FROM dnc WHERE number_key = ?");
+    query->bind(1, number_key);
+    return query->executeStep();
   });
 }
 
@@ -262,22 +259,22 @@ Result<bool> Database::removeDnc(std::string_view number) {
   std::string number_key = key(number);
   if (number_key.empty()) return false;
   return sqliteGuard("removing from the do-not-call list", [&] {
-    SQLite::Statement& remove = statement("DELETE FROM dnc WHERE number_key = ?");
-    remove.bind(1, number_key);
-    return remove.exec() > 0;
+    auto remove = statement("DELETE FROM dnc WHERE number_key = ?");
+    remove->bind(1, number_key);
+    return remove->exec() > 0;
   });
 }
 
 Result<std::vector<DncEntry>> Database::listDnc(int limit) {
   return sqliteGuard("listing the do-not-call list", [&] {
-    SQLite::Statement& query = statement(
+    auto query = statement(
         "SELECT number, number_key, added_ms, source FROM dnc ORDER BY added_ms DESC, number_key "
         "LIMIT ?");
-    query.bind(1, limit);
+    query->bind(1, limit);
     std::vector<DncEntry> entries;
-    while (query.executeStep()) {
-      entries.push_back(DncEntry{query.getColumn(0).getString(), query.getColumn(1).getString(),
-                                 query.getColumn(2).getInt64(), query.getColumn(3).getString()});
+    while (query->executeStep()) {
+      entries.push_back(DncEntry{query->getColumn(0).getString(), query->getColumn(1).getString(),
+                                 query->getColumn(2).getInt64(), query->getColumn(3).getString()});
     }
     return entries;
   });

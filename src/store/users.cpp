@@ -52,14 +52,14 @@ Result<std::int64_t> Database::addUser(std::string_view name, std::string_view p
     return fail(ErrorCode::kUnavailable, "not enough memory to hash the password");
   }
   return sqliteGuard("adding a user", [&]() -> Result<std::int64_t> {
-    SQLite::Statement& insert = statement(
+    auto insert = statement(
         "INSERT INTO users (name, password_hash, role, created_ms) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (name) DO NOTHING");
-    insert.bind(1, std::string(name));
-    insert.bind(2, hash.data());
-    insert.bind(3, std::string(role));
-    insert.bind(4, nowMs());
-    if (insert.exec() == 0) {
+    insert->bind(1, std::string(name));
+    insert->bind(2, hash.data());
+    insert->bind(3, std::string(role));
+    insert->bind(4, nowMs());
+    if (insert->exec() == 0) {
       return fail(ErrorCode::kFailedPrecondition,
                   "user \"" + std::string(name) + "\" exists already");
     }
@@ -69,14 +69,13 @@ Result<std::int64_t> Database::addUser(std::string_view name, std::string_view p
 
 Result<std::optional<User>> Database::verifyUser(std::string_view name, std::string_view password) {
   auto row = sqliteGuard("reading a user", [&] {
-    SQLite::Statement& query =
-        statement("SELECT id, name, role, password_hash FROM users WHERE name = ?");
-    query.bind(1, std::string(name));
-    if (!query.executeStep()) return std::optional<std::pair<User, std::string>>();
+    auto query = statement("SELECT id, name, role, password_hash FROM users WHERE name = ?");
+    query->bind(1, std::string(name));
+    if (!query->executeStep()) return std::optional<std::pair<User, std::string>>();
     return std::optional<std::pair<User, std::string>>(
-        {User{query.getColumn(0).getInt64(), query.getColumn(1).getString(),
-              query.getColumn(2).getString()},
-         query.getColumn(3).getString()});
+        {User{query->getColumn(0).getInt64(), query->getColumn(1).getString(),
+              query->getColumn(2).getString()},
+         query->getColumn(3).getString()});
   });
   if (!row) return row.error();
   if (!*row) {
@@ -104,11 +103,11 @@ Result<std::optional<User>> Database::verifyUser(std::string_view name, std::str
 
 Result<std::vector<User>> Database::listUsers() {
   return sqliteGuard("listing users", [&] {
-    SQLite::Statement& query = statement("SELECT id, name, role FROM users ORDER BY name");
+    auto query = statement("SELECT id, name, role FROM users ORDER BY name");
     std::vector<User> users;
-    while (query.executeStep()) {
-      users.push_back(User{query.getColumn(0).getInt64(), query.getColumn(1).getString(),
-                           query.getColumn(2).getString()});
+    while (query->executeStep()) {
+      users.push_back(User{query->getColumn(0).getInt64(), query->getColumn(1).getString(),
+                           query->getColumn(2).getString()});
     }
     return users;
   });
@@ -119,29 +118,29 @@ Result<std::string> Database::createToken(std::int64_t user_id, std::int64_t ttl
   randombytes_buf(random.data(), random.size());
   std::string token = "cf_" + toHex(random.data(), random.size());
   return sqliteGuard("storing a token", [&] {
-    SQLite::Statement& expire = statement("DELETE FROM tokens WHERE expires_ms < ?");
-    expire.bind(1, nowMs());
-    expire.exec();
-    SQLite::Statement& insert =
+    auto expire = statement("DELETE FROM tokens WHERE expires_ms < ?");
+    expire->bind(1, nowMs());
+    expire->exec();
+    auto insert =
         statement("INSERT INTO tokens (token_hash, user_id, expires_ms) VALUES (?, ?, ?)");
-    insert.bind(1, tokenHash(token));
-    insert.bind(2, user_id);
-    insert.bind(3, nowMs() + ttl_seconds * 1000);
-    insert.exec();
+    insert->bind(1, tokenHash(token));
+    insert->bind(2, user_id);
+    insert->bind(3, nowMs() + ttl_seconds * 1000);
+    insert->exec();
     return token;
   });
 }
 
 Result<std::optional<User>> Database::userForToken(std::string_view token) {
   return sqliteGuard("reading a token", [&] {
-    SQLite::Statement& query = statement(
+    auto query = statement(
         "SELECT users.id, users.name, users.role FROM tokens JOIN users ON users.id = "
-        "tokens.user_id WHERE tokens.token_hash = ? AND tokens.expires_ms >= ?");
-    query.bind(1, tokenHash(token));
-    query.bind(2, nowMs());
-    if (!query.executeStep()) return std::optional<User>();
-    return std::optional<User>(User{query.getColumn(0).getInt64(), query.getColumn(1).getString(),
-                                    query.getColumn(2).getString()});
+        "tokens.user_id WHERE tokens.token_hash = ? AND tokens.expires_ms > ?");
+    query->bind(1, tokenHash(token));
+    query->bind(2, nowMs());
+    if (!query->executeStep()) return std::optional<User>();
+    return std::optional<User>(User{query->getColumn(0).getInt64(), query->getColumn(1).getString(),
+                                    query->getColumn(2).getString()});
   });
 }
 

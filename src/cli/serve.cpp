@@ -1,0 +1,73 @@
+// `callflow serve`: the Lead Web API, the admin API, /healthz and /metrics until SIGINT/SIGTERM.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <charconv>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "server/server_app.h"
+
+namespace callflow {
+namespace {
+
+// "HOST:PORT", "[v6]:PORT" or ":PORT" (all of 127.0.0.1).
+bool parseHostPort(const std::string& text, std::string& host, std::uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "127.0.0.1";
+  std::string_view digits(text.data() + colon + 1, text.size() - colon - 1);
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
+      value > 65535) {
+    return false;
+  }
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+}  // namespace
+
+int runServe(const ServeOptions& options) {
+  if (options.sip != "off") {
+    std::cerr << "callflow serve: --sip: SIP is not available yet; give --sip off\n";
+    return 2;
+  }
+  ServeConfig config;
+  config.db_path = options.db_path;
+  if (!parseHostPort(options.http, config.http_host, config.http_port)) {
+    std::cerr << "callflow serve: --http: \"" << options.http
+              << "\" is not HOST:PORT (e.g. 127.0.0.1:8080)\n";
+    return 2;
+  }
+  config.secrets_path = options.secrets_path;
+  config.flows_dir = options.flows_dir;
+  config.country = options.country;
+  config.allow = options.allow;
+  config.deny = options.deny;
+  config.ca_file = options.ca_file;
+
+  boost::asio::io_context loop(1);
+  auto app = ServerApp::start(loop, config);
+  if (!app) {
+    std::cerr << "callflow serve: " << app.error().message << '\n';
+    return app.error().code == ErrorCode::kInvalidArgument ? 2 : 1;
+  }
+  std::cerr << "callflow serve: listening on http://" << config.http_host << ':' << (*app)->port()
+            << '\n';
+  boost::asio::signal_set signals(loop, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    std::cerr << "callflow serve: " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping\n";
+    (*app)->stop();
+    loop.stop();
+  });
+  loop.run();
+  return 0;
+}
+
+}  // namespace callflow

@@ -1,0 +1,489 @@
+// The admin API under /api/v1 (Bearer tokens from POST /api/v1/auth/token). Roles:
+//   admin       everything
+//   supervisor  flows (read, validate, test calls), calls, leads (no delete), DNC
+//   agent       flows (read), leads (read), DNC (read, add), transfer targets
+// The designer uses this API and nothing else (docs/ADMIN_API.md lists every endpoint).
+#include <boost/json.hpp>
+#include <boost/url/parse_query.hpp>
+
+#include "elements/elements.h"
+#include "engine/call_record.h"
+#include "engine/runner.h"
+#include "engine/script_channel.h"
+#include "flow/problems_json.h"
+#include "server/context.h"
+#include "store/lead_json.h"
+#include "store/record_json.h"
+#include "store/sqlite_lead_store.h"
+
+namespace callflow {
+namespace {
+
+constexpr std::int64_t kTokenSeconds = 12 * 3600;
+constexpr int kMaxListLimit = 1000;
+
+#define CALLFLOW_REQUIRE(who_expression)                                        \
+  auto who = who_expression;                                                    \
+  if (auto* denied = std::get_if<Response>(&who)) co_return std::move(*denied); \
+  const User& user = std::get<User>(who);                                       \
+  (void)user
+
+// The decoded value of query parameter `name`, if present.
+std::optional<std::string> queryParam(const Request& request, std::string_view name) {
+  auto params = boost::urls::parse_query(request.query);
+  if (!params) return std::nullopt;
+  for (auto param : *params) {
+    if (param.key == name) return std::string(param.value);
+  }
+  return std::nullopt;
+}
+
+Result<int> limitParam(const Request& request, int fallback) {
+  auto text = queryParam(request, "limit");
+  if (!text) return fallback;
+  auto limit = parseId(*text, "limit");
+  if (!limit || *limit < 1 || *limit > kMaxListLimit) {
+    return fail(ErrorCode::kInvalidArgument,
+                "limit must be a number from 1 to " + std::to_string(kMaxListLimit));
+  }
+  return static_cast<int>(*limit);
+}
+
+boost::json::object flowSummary(const FlowVersion& version) {
+  return boost::json::object{{"name", version.name},
+                             {"version", version.version},
+                             {"savedBy", version.saved_by},
+                             {"savedAt", isoTime(version.saved_ms)}};
+}
+
+// --- sign-in -----------------------------------------------------------------------------------
+
+boost::asio::awaitable<Response> signIn(ServerContext& context, const Request& request,
+                                        const PathParams&) {
+  auto body = parseBody(request);
+  if (!body) co_return badRequest(body.error().message);
+  const boost::json::object* object = body->if_object();
+  const boost::json::value* name = object ? object->if_contains("username") : nullptr;
+  const boost::json::value* password = object ? object->if_contains("password") : nullptr;
+  if (!name || !password || !name->is_string() || !password->is_string()) {
+    co_return badRequest("the body must be {\"username\": text, \"password\": text}");
+  }
+  AuthResult result = co_await context.auth.password(
+      std::string(name->get_string()), std::string(password->get_string()), request.remote);
+  if (result.outcome == AuthOutcome::kThrottled) {
+    co_return Response::error(429, "too many failed sign-ins from this address; wait a minute");
+  }
+  if (result.outcome == AuthOutcome::kUnavailable) {
+    co_return Response::error(503, "the user database is unavailable");
+  }
+  if (result.outcome != AuthOutcome::kOk) {
+    co_return Response::error(401, "wrong user name or password");
+  }
+  Result<std::string> token = std::string();
+  co_await context.writer.run(
+      [&](Database& db) { token = db.createToken(result.user.id, kTokenSeconds); });
+  if (!token) co_return storeFailure(token.error());
+  co_return Response::json(
+      200, boost::json::object{{"token", *token},
+                               {"expiresIn", kTokenSeconds},
+                               {"user", boost::json::object{{"name", result.user.name},
+                                                            {"role", result.user.role}}}});
+}
+
+boost::asio::awaitable<Response> me(ServerContext& context, const Request& request,
+                                    const PathParams&) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor", "agent"}));
+  co_return Response::json(200, boost::json::object{{"name", user.name}, {"role", user.role}});
+}
+
+// --- flows -------------------------------------------------------------------------------------
+
+boost::asio::awaitable<Response> listFlows(ServerContext& context, const Request& request,
+                                           const PathParams&) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor", "agent"}));
+  auto flows = context.reader.listFlows();
+  if (!flows) co_return storeFailure(flows.error());
+  boost::json::array out;
+  for (const FlowVersion& version : *flows) out.push_back(flowSummary(version));
+  co_return Response::json(200, boost::json::object{{"flows", std::move(out)}});
+}
+
+// GET /api/v1/flows/{name} and /api/v1/flows/{name}/versions/{version}: the saved document.
+boost::asio::awaitable<Response> getFlow(ServerContext& context, const Request& request,
+                                         const PathParams& params) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor", "agent"}));
+  int version = 0;
+  if (std::string_view text = params.get("version"); !text.empty()) {
+    auto parsed = parseId(text, "version");
+    if (!parsed || *parsed < 1 || *parsed > 1'000'000'000) {
+      co_return badRequest("version \"" + std::string(text) + "\" is not a version number");
+    }
+    version = static_cast<int>(*parsed);
+  }
+  std::string name(params.get("name"));
+  auto found = context.reader.flow(name, version);
+  if (!found) co_return storeFailure(found.error());
+  if (!*found) {
+    co_return Response::error(
+        404, version ? "flow \"" + name + "\" has no version " + std::to_string(version)
+                     : "no flow \"" + name + "\"");
+  }
+  boost::json::object out = flowSummary(**found);
+  boost::system::error_code ec;
+  out["flow"] = boost::json::parse((*found)->body, ec);
+  if (ec) co_return Response::error(500, "the stored flow is not JSON");
+  co_return Response::json(200, out);
+}
+
+boost::asio::awaitable<Response> flowVersions(ServerContext& context, const Request& request,
+                                              const PathParams& params) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor", "agent"}));
+  std::string name(params.get("name"));
+  auto versions = context.reader.flowVersions(name);
+  if (!versions) co_return storeFailure(versions.error());
+  if (versions->empty()) co_return Response::error(404, "no flow \"" + name + "\"");
+  boost::json::array out;
+  for (const FlowVersion& version : *versions) out.push_back(flowSummary(version));
+  co_return Response::json(200, boost::json::object{{"name", name}, {"versions", std::move(out)}});
+}
+
+// POST /api/v1/validate: the problems `callflow check` would list for the body.
+boost::asio::awaitable<Response> validate(ServerContext& context, const Request& request,
+                                          const PathParams&) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor"}));
+  LoadedFlow loaded = loadFlow(request.body, elementTypes());
+  co_return Response::json(
+      200, boost::json::object{{"valid", !loaded.diagnostics.hasErrors()},
+                               {"problems", problemsToJson(loaded.diagnostics.problems())}});
+}
+
+// PUT /api/v1/flows/{name}: checks the document and saves it as the flow's next version, which
+// new calls then run. A flow with errors is refused (422) with every problem.
+boost::asio::awaitable<Response> putFlow(ServerContext& context, const Request& request,
+                                         const PathParams& params) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin"}));
+  std::string name(params.get("name"));
+  LoadedFlow loaded = loadFlow(request.body, elementTypes());
+  if (loaded.diagnostics.hasErrors()) {
+    co_return Response::json(
+        422,
+        boost::json::object{
+            {"error",
+             boost::json::object{
+                 {"status", 422},
+                 {"message", "the flow has " + std::to_string(loaded.diagnostics.errorCount()) +
+                                 " problem(s)"}}},
+            {"problems", problemsToJson(loaded.diagnostics.problems())}});
+  }
+  if (loaded.flow->name != name) {
+    co_return badRequest("the flow's \"name\" is \"" + loaded.flow->name + "\", the URL's \"" +
+                         name + "\"");
+  }
+  Result<int> version = 0;
+  co_await context.writer.run(
+      [&](Database& db) { version = db.saveFlow(name, request.body, user.name); });
+  if (!version) co_return storeFailure(version.error());
+  context.flows[name] = DeployedFlow{loaded.flow, *version};
+  co_return Response::json(
+      200, boost::json::object{{"name", name},
+                               {"version", *version},
+                               {"problems", problemsToJson(loaded.diagnostics.problems())}});
+}
+
+boost::asio::awaitable<Response> deleteFlow(ServerContext& context, const Request& request,
+                                            const PathParams& params) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin"}));
+  std::string name(params.get("name"));
+  Result<bool> deleted = false;
+  co_await context.writer.run([&](Database& db) { deleted = db.deleteFlow(name); });
+  if (!deleted) co_return storeFailure(deleted.error());
+  if (!*deleted) co_return Response::error(404, "no flow \"" + name + "\"");
+  context.flows.erase(name);
+  co_return Response{204, "", ""};
+}
+
+// Runs one test call to its end and stores its record (without waiting for the write).
+boost::asio::awaitable<Response> runTestCall(ServerContext& context,
+                                             std::shared_ptr<const Flow> flow, int version,
+                                             CallerScript script, std::string from,
+                                             std::string to) {
+  SqliteLeadStore leads(context.writer, "flow " + flow->name);
+  Call call = makeCall(*flow, from, to);
+  call.setSecrets(&context.secrets);
+  call.services().leads = &leads;
+  call.services().http = &context.http;
+  ScriptChannel line(std::move(script));
+  std::string uuid = newCallUuid();
+  std::int64_t started = nowMs();
+  co_await runCall(*flow, call, line);
+  CallRecord record = completedCallRecord(*flow, call, uuid, started, nowMs(), version);
+  context.calls.record(*flow, call);
+  boost::json::value trace = boost::json::parse(record.trace_json);
+  context.writer.post([record = std::move(record)](Database& db) {
+    if (auto written = db.finishCall(record); !written) {
+      std::fprintf(stderr, "callflow: call %s: the record was not written: %s\n",
+                   record.uuid.c_str(), written.error().message.c_str());
+    }
+  });
+  co_return Response::json(
+      200,
+      boost::json::object{{"uuid", uuid}, {"flowVersion", version}, {"trace", std::move(trace)}});
+}
+
+// POST /api/v1/flows/{name}/calls {"from", "to", "digits": ["12#", ""], "hangupAt"}: one test
+// call through the deployed flow with a scripted caller, as `callflow run` does it but with the
+// server's database, secrets and HTTP client. Its record is stored like any call's.
+boost::asio::awaitable<Response> testCall(ServerContext& context, const Request& request,
+                                          const PathParams& params) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor"}));
+  std::string name(params.get("name"));
+  auto deployed = context.flows.find(name);
+  if (deployed == context.flows.end()) co_return Response::error(404, "no flow \"" + name + "\"");
+  std::shared_ptr<const Flow> flow = deployed->second.flow;
+  int version = deployed->second.version;
+  CallerScript script;
+  std::string from, to;
+  if (!request.body.empty()) {
+    auto body = parseBody(request);
+    if (!body) co_return badRequest(body.error().message);
+    const boost::json::object* object = body->if_object();
+    if (!object) co_return badRequest("the body must be an object");
+    for (const auto& [key, value] : *object) {
+      if ((key == "from" || key == "to" || key == "hangupAt") && value.is_string()) {
+        std::string text(value.get_string());
+        if (key == "from") from = std::move(text);
+        if (key == "to") to = std::move(text);
+        if (key == "hangupAt") {
+          if (!flow->find(text)) co_return badRequest("the flow has no element \"" + text + "\"");
+          script.hangup_at = std::move(text);
+        }
+      } else if (key == "digits" && value.is_array()) {
+        for (const auto& entry : value.get_array()) {
+          if (!entry.is_string() || !isDtmf(entry.get_string())) {
+            co_return badRequest("\"digits\" must be a list of texts of 0-9, *, #, A-D");
+          }
+          script.digits.emplace_back(entry.get_string());
+        }
+      } else if (key == "failTransfers" && value.is_bool()) {
+        script.fail_transfers = value.get_bool();
+      } else {
+        co_return badRequest("unknown or mistyped key \"" + std::string(key) +
+                             "\" (from, to, digits, hangupAt, failTransfers)");
+      }
+    }
+  }
+  co_return co_await runTestCall(context, std::move(flow), version, std::move(script),
+                                 std::move(from), std::move(to));
+}
+
+// --- calls -------------------------------------------------------------------------------------
+
+boost::asio::awaitable<Response> listCalls(ServerContext& context, const Request& request,
+                                           const PathParams&) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor"}));
+  auto limit = limitParam(request, 100);
+  if (!limit) co_return badRequest(limit.error().message);
+  auto records = context.reader.listCalls(*limit, false);
+  if (!records) co_return storeFailure(records.error());
+  boost::json::array out;
+  for (const CallRecord& record : *records) out.push_back(callRecordToJson(record));
+  co_return Response::json(200, boost::json::object{{"calls", std::move(out)}});
+}
+
+boost::asio::awaitable<Response> getCall(ServerContext& context, const Request& request,
+                                         const PathParams& params) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor"}));
+  auto record = context.reader.callByUuid(params.get("uuid"));
+  if (!record) co_return storeFailure(record.error());
+  if (!*record)
+    co_return Response::error(404, "no call \"" + std::string(params.get("uuid")) + "\"");
+  co_return Response::json(200, callRecordToJson(**record, true));
+}
+
+// --- leads -------------------------------------------------------------------------------------
+
+boost::asio::awaitable<Response> listLeads(ServerContext& context, const Request& request,
+                                           const PathParams&) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor", "agent"}));
+  auto limit = limitParam(request, 100);
+  if (!limit) co_return badRequest(limit.error().message);
+  Result<std::vector<Lead>> leads = std::vector<Lead>();
+  if (auto phone = queryParam(request, "phone")) {
+    leads = context.reader.leadsByPhone(*phone, *limit);
+  } else {
+    std::int64_t after = 0;
+    if (auto text = queryParam(request, "after")) {
+      auto parsed = parseId(*text, "after");
+      if (!parsed) co_return badRequest(parsed.error().message);
+      after = *parsed;
+    }
+    leads = context.reader.listLeads(*limit, after);
+  }
+  if (!leads) co_return storeFailure(leads.error());
+  boost::json::array out;
+  for (const Lead& lead : *leads) out.push_back(leadToJson(lead));
+  co_return Response::json(200, boost::json::object{{"leads", std::move(out)}});
+}
+
+boost::asio::awaitable<Response> getLead(ServerContext& context, const Request& request,
+                                         const PathParams& params) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor", "agent"}));
+  auto id = parseId(params.get("id"), "lead id");
+  if (!id) co_return badRequest(id.error().message);
+  auto lead = context.reader.leadById(*id);
+  if (!lead) co_return storeFailure(lead.error());
+  if (!*lead) co_return Response::error(404, "no lead " + std::to_string(*id));
+  co_return Response::json(200, leadToJson(**lead));
+}
+
+boost::asio::awaitable<Response> createLead(ServerContext& context, const Request& request,
+                                            const PathParams&) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor"}));
+  auto body = parseBody(request);
+  if (!body) co_return badRequest(body.error().message);
+  auto lead = leadFromJson(*body);
+  if (!lead) co_return badRequest(lead.error().message);
+  Result<std::int64_t> id = std::int64_t{0};
+  co_await context.writer.run([&](Database& db) { id = db.insertLead(*lead); });
+  if (!id) co_return storeFailure(id.error());
+  lead->id = *id;
+  Response response = Response::json(201, leadToJson(*lead));
+  response.headers.emplace_back("Location", "/api/v1/leads/" + std::to_string(*id));
+  co_return response;
+}
+
+boost::asio::awaitable<Response> putLead(ServerContext& context, const Request& request,
+                                         const PathParams& params) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor"}));
+  auto id = parseId(params.get("id"), "lead id");
+  if (!id) co_return badRequest(id.error().message);
+  auto body = parseBody(request);
+  if (!body) co_return badRequest(body.error().message);
+  auto lead = leadFromJson(*body);
+  if (!lead) co_return badRequest(lead.error().message);
+  lead->id = *id;
+  Result<bool> updated = false;
+  co_await context.writer.run([&](Database& db) { updated = db.updateLead(*lead); });
+  if (!updated) co_return storeFailure(updated.error());
+  if (!*updated) co_return Response::error(404, "no lead " + std::to_string(*id));
+  co_return Response::json(200, leadToJson(*lead));
+}
+
+boost::asio::awaitable<Response> deleteLead(ServerContext& context, const Request& request,
+                                            const PathParams& params) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin"}));
+  auto id = parseId(params.get("id"), "lead id");
+  if (!id) co_return badRequest(id.error().message);
+  Result<bool> deleted = false;
+  co_await context.writer.run([&](Database& db) { deleted = db.deleteLead(*id); });
+  if (!deleted) co_return storeFailure(deleted.error());
+  if (!*deleted) co_return Response::error(404, "no lead " + std::to_string(*id));
+  co_return Response{204, "", ""};
+}
+
+// --- DNC ---------------------------------------------------------------------------------------
+
+boost::asio::awaitable<Response> listDnc(ServerContext& context, const Request& request,
+                                         const PathParams&) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor", "agent"}));
+  auto limit = limitParam(request, 100);
+  if (!limit) co_return badRequest(limit.error().message);
+  auto entries = context.reader.listDnc(*limit);
+  if (!entries) co_return storeFailure(entries.error());
+  boost::json::array out;
+  for (const DncEntry& entry : *entries) {
+    out.push_back(boost::json::object{{"number", entry.number},
+                                      {"key", entry.key},
+                                      {"addedAt", isoTime(entry.added_ms)},
+                                      {"source", entry.source}});
+  }
+  co_return Response::json(200, boost::json::object{{"dnc", std::move(out)}});
+}
+
+boost::asio::awaitable<Response> addDnc(ServerContext& context, const Request& request,
+                                        const PathParams&) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor", "agent"}));
+  auto body = parseBody(request);
+  if (!body) co_return badRequest(body.error().message);
+  const boost::json::object* object = body->if_object();
+  const boost::json::value* number = object ? object->if_contains("number") : nullptr;
+  if (!number || !number->is_string() || object->size() != 1) {
+    co_return badRequest("the body must be {\"number\": text}");
+  }
+  std::string text(number->get_string());
+  Result<void> added;
+  co_await context.writer.run([&](Database& db) { added = db.addDnc(text, "api " + user.name); });
+  if (!added) {
+    co_return added.error().code == ErrorCode::kInvalidArgument ? badRequest(added.error().message)
+                                                                : storeFailure(added.error());
+  }
+  co_return Response::json(201, boost::json::object{{"number", text}});
+}
+
+boost::asio::awaitable<Response> removeDnc(ServerContext& context, const Request& request,
+                                           const PathParams& params) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor"}));
+  std::string number(params.get("number"));
+  Result<bool> removed = false;
+  co_await context.writer.run([&](Database& db) { removed = db.removeDnc(number); });
+  if (!removed) co_return storeFailure(removed.error());
+  if (!*removed) co_return Response::error(404, "\"" + number + "\" is not on the list");
+  co_return Response{204, "", ""};
+}
+
+// --- transfer targets --------------------------------------------------------------------------
+
+// The elements of deployed flows a live call may be transferred into by this user: those with
+// agentsCanSee for everyone, and those with supervisorCanSee for supervisors and admins.
+boost::asio::awaitable<Response> transferTargets(ServerContext& context, const Request& request,
+                                                 const PathParams&) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor", "agent"}));
+  bool supervisor = user.role == "supervisor" || user.role == "admin";
+  boost::json::array out;
+  for (const auto& [name, deployed] : context.flows) {
+    for (const Node& node : deployed.flow->nodes) {
+      if (!node.agents_can_see && !(supervisor && node.supervisor_can_see)) continue;
+      out.push_back(boost::json::object{{"flow", name},
+                                        {"version", deployed.version},
+                                        {"element", node.name},
+                                        {"type", node.type->name},
+                                        {"description", node.description}});
+    }
+  }
+  co_return Response::json(200, boost::json::object{{"targets", std::move(out)}});
+}
+
+#undef CALLFLOW_REQUIRE
+
+}  // namespace
+
+void addAdminApi(Router& router, ServerContext& context) {
+  auto bind = [&context](auto handler) {
+    return [&context, handler](const Request& request, const PathParams& params) {
+      return handler(context, request, params);
+    };
+  };
+  router.add("POST", "/api/v1/auth/token", bind(signIn));
+  router.add("GET", "/api/v1/me", bind(me));
+  router.add("GET", "/api/v1/flows", bind(listFlows));
+  router.add("GET", "/api/v1/flows/{name}", bind(getFlow));
+  router.add("PUT", "/api/v1/flows/{name}", bind(putFlow));
+  router.add("DELETE", "/api/v1/flows/{name}", bind(deleteFlow));
+  router.add("GET", "/api/v1/flows/{name}/versions", bind(flowVersions));
+  router.add("GET", "/api/v1/flows/{name}/versions/{version}", bind(getFlow));
+  router.add("POST", "/api/v1/flows/{name}/calls", bind(testCall));
+  router.add("POST", "/api/v1/validate", bind(validate));
+  router.add("GET", "/api/v1/calls", bind(listCalls));
+  router.add("GET", "/api/v1/calls/{uuid}", bind(getCall));
+  router.add("GET", "/api/v1/leads", bind(listLeads));
+  router.add("POST", "/api/v1/leads", bind(createLead));
+  router.add("GET", "/api/v1/leads/{id}", bind(getLead));
+  router.add("PUT", "/api/v1/leads/{id}", bind(putLead));
+  router.add("DELETE", "/api/v1/leads/{id}", bind(deleteLead));
+  router.add("GET", "/api/v1/dnc", bind(listDnc));
+  router.add("POST", "/api/v1/dnc", bind(addDnc));
+  router.add("DELETE", "/api/v1/dnc/{number}", bind(removeDnc));
+  router.add("GET", "/api/v1/transfer-targets", bind(transferTargets));
+}
+
+}  // namespace callflow

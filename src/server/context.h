@@ -1,0 +1,65 @@
+// ServerContext: what the handlers of `callflow serve` share, all owned by ServerApp and used
+// from the HTTP loop's one thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "callflow/call.h"
+#include "flow/flow.h"
+#include "server/auth.h"
+#include "server/metrics.h"
+#include "server/router.h"
+#include "store/database.h"
+#include "store/db_worker.h"
+
+namespace callflow {
+
+class HttpClient;
+
+// A deployed flow: its latest version, loaded and checked.
+struct DeployedFlow {
+  std::shared_ptr<const Flow> flow;
+  int version = 0;
+};
+
+// Counters the server keeps of calls it runs and of their ApiRequest exchanges.
+struct CallMetrics {
+  Metrics* registry = nullptr;
+  Histogram api_seconds;
+  // Counts one ended call: its result, every element visit, every HTTP exchange.
+  void record(const Flow& flow, const Call& call) const;
+};
+
+struct ServerContext {
+  DbWorker& writer;  // every write, in order
+  Database& reader;  // read-only connection of the HTTP loop's thread
+  Authenticator& auth;
+  Metrics& metrics;
+  CallMetrics calls;
+  const SecretMap& secrets;
+  HttpClient& http;
+  std::map<std::string, DeployedFlow, std::less<>> flows;
+
+  // The user behind a Bearer token (admin API) or Basic credentials (Lead Web API), or the
+  // 401/403/429/503 response to send instead. roles: those allowed, e.g. {"admin"}. (basic
+  // takes one role: GCC 12 miscompiles a braced list inside a co_await expression.)
+  using Who = std::variant<User, Response>;
+  Who bearer(const Request& request, std::initializer_list<std::string_view> roles);
+  boost::asio::awaitable<Who> basic(const Request& request, std::string_view role);
+};
+
+void addLeadWebApi(Router& router, ServerContext& context);
+void addAdminApi(Router& router, ServerContext& context);
+void addOpsEndpoints(Router& router, ServerContext& context);
+
+// Helpers for handlers.
+Result<boost::json::value> parseBody(const Request& request);  // strict JSON, 400 text on error
+Response badRequest(std::string_view message);
+Response storeFailure(const Error& error);  // 503 (busy, full, I/O) or 500
+Result<std::int64_t> parseId(std::string_view text, std::string_view what);
+
+}  // namespace callflow

@@ -1,0 +1,190 @@
+#include "server/server_app.h"
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include "elements/elements.h"
+#include "engine/secrets.h"
+#include "http/curl_http_client.h"
+#include "server/context.h"
+#include "server/http_server.h"
+
+namespace callflow {
+
+struct ServerApp::Parts {
+  std::unique_ptr<DbWorker> writer;
+  std::unique_ptr<Database> reader;
+  std::unique_ptr<DbWorker> checker;
+  SecretMap secrets;
+  std::unique_ptr<CurlHttpClient> http;
+  Metrics metrics;
+  std::unique_ptr<Authenticator> auth;
+  std::unique_ptr<ServerContext> context;
+  Router router;
+  std::unique_ptr<HttpServer> server;
+};
+
+namespace {
+
+Result<std::string> readFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorCode::kNotFound, "cannot read \"" + path.string() + "\"");
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Saves each valid flow of dir whose text differs from its latest stored version as a new
+// version. A flow with errors is reported and left out: the stored version (if any) stays.
+Result<void> deployDirectory(const std::string& dir, DbWorker& writer) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return fail(ErrorCode::kNotFound, "--flows: \"" + dir + "\" is not a directory");
+  }
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& path : files) {
+    auto text = readFile(path);
+    if (!text) return text.error();
+    LoadedFlow loaded = loadFlow(*text, elementTypes());
+    if (!loaded.flow) {
+      for (const Problem& p : loaded.diagnostics.problems()) {
+        std::cerr << "callflow serve: " << path.string() << ": " << p.text() << '\n';
+      }
+      std::cerr << "callflow serve: " << path.string() << " not deployed (it has errors)\n";
+      continue;
+    }
+    Result<int> version = 0;
+    writer.runSync([&](Database& db) {
+      auto latest = db.flow(loaded.flow->name);
+      if (!latest) {
+        version = latest.error();
+      } else if (*latest && (*latest)->body == *text) {
+        version = (*latest)->version;
+      } else {
+        version = db.saveFlow(loaded.flow->name, *text, "callflow serve --flows");
+      }
+    });
+    if (!version) return version.error();
+  }
+  return {};
+}
+
+}  // namespace
+
+ServerApp::ServerApp(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+ServerApp::~ServerApp() {
+  if (parts_ && parts_->server) parts_->server->stop();
+}
+
+std::uint16_t ServerApp::port() const { return parts_->server->port(); }
+
+void ServerApp::stop() { parts_->server->stop(); }
+
+Result<std::unique_ptr<ServerApp>> ServerApp::start(boost::asio::io_context& loop,
+                                                    const ServeConfig& config) {
+  auto parts = std::make_unique<Parts>();
+  DatabaseOptions options;
+  options.default_country = config.country;
+  auto writer_db = Database::open(config.db_path, options);
+  if (!writer_db) return writer_db.error();
+  auto settings = (*writer_db)->settingsReport();
+  if (!settings) return settings.error();
+  std::cerr << "callflow serve: database " << config.db_path << ": " << *settings << '\n';
+  auto closed = (*writer_db)->closeInterruptedCalls();
+  if (!closed) return closed.error();
+  if (*closed > 0) {
+    std::cerr << "callflow serve: " << *closed
+              << " call record(s) left open by the last run closed as interrupted\n";
+  }
+  parts->writer = std::make_unique<DbWorker>(std::move(*writer_db));
+  if (!config.flows_dir.empty()) {
+    if (auto deployed = deployDirectory(config.flows_dir, *parts->writer); !deployed) {
+      return deployed.error();
+    }
+  }
+
+  DatabaseOptions read_only = options;
+  read_only.read_only = true;
+  auto reader = Database::open(config.db_path, read_only);
+  if (!reader) return reader.error();
+  parts->reader = std::move(*reader);
+  auto checker = Database::open(config.db_path, read_only);
+  if (!checker) return checker.error();
+  parts->checker = std::make_unique<DbWorker>(std::move(*checker));
+
+  if (!config.secrets_path.empty()) {
+    auto secrets = loadSecretsFile(config.secrets_path);
+    if (!secrets) return fail(secrets.error().code, "--secrets: " + secrets.error().message);
+    parts->secrets = std::move(*secrets);
+  }
+
+  HttpClientOptions http_options;
+  http_options.policy = OutboundPolicy::defaults();
+  for (const auto& [rules, allowed] :
+       {std::pair{&config.allow, true}, std::pair{&config.deny, false}}) {
+    for (const std::string& rule : *rules) {
+      if (auto added = http_options.policy.add(rule, allowed); !added) {
+        return fail(ErrorCode::kInvalidArgument,
+                    std::string(allowed ? "--allow" : "--deny") + ": " + added.error().message);
+      }
+    }
+  }
+  http_options.ca_file = config.ca_file;
+  parts->http = std::make_unique<CurlHttpClient>(loop, std::move(http_options));
+  parts->auth = std::make_unique<Authenticator>(*parts->checker, *parts->reader);
+  parts->context = std::make_unique<ServerContext>(ServerContext{
+      *parts->writer,
+      *parts->reader,
+      *parts->auth,
+      parts->metrics,
+      CallMetrics{&parts->metrics,
+                  parts->metrics.histogram("callflow_api_request_seconds",
+                                           "ApiRequest exchange time, connect to last byte")},
+      parts->secrets,
+      *parts->http,
+      {}});
+
+  // The latest version of every stored flow goes live.
+  auto flows = parts->reader->listFlows();
+  if (!flows) return flows.error();
+  for (const FlowVersion& stored : *flows) {
+    LoadedFlow loaded = loadFlow(stored.body, elementTypes());
+    if (!loaded.flow) {
+      std::cerr << "callflow serve: flow \"" << stored.name << "\" version " << stored.version
+                << " no longer loads; it is not live:\n";
+      for (const Problem& p : loaded.diagnostics.problems()) std::cerr << "  " << p.text() << '\n';
+      continue;
+    }
+    addSecretsFromEnvironment(loaded.flow->secret_names, parts->secrets);
+    for (const std::string& name : loaded.flow->secret_names) {
+      if (parts->secrets.find(name) == parts->secrets.end()) {
+        std::cerr << "callflow serve: flow \"" << stored.name << "\" uses {{secret." << name
+                  << "}}, which is not configured (--secrets FILE or CALLFLOW_SECRET_" << name
+                  << ")\n";
+      }
+    }
+    std::cerr << "callflow serve: flow \"" << stored.name << "\" version " << stored.version
+              << " is live\n";
+    parts->context->flows[stored.name] = DeployedFlow{loaded.flow, stored.version};
+  }
+
+  addLeadWebApi(parts->router, *parts->context);
+  addAdminApi(parts->router, *parts->context);
+  addOpsEndpoints(parts->router, *parts->context);
+  HttpServerOptions server_options;
+  server_options.host = config.http_host;
+  server_options.port = config.http_port;
+  server_options.metrics = &parts->metrics;
+  parts->server = std::make_unique<HttpServer>(loop, parts->router, server_options);
+  if (auto listening = parts->server->listen(); !listening) return listening.error();
+  return std::unique_ptr<ServerApp>(new ServerApp(std::move(parts)));
+}
+
+}  // namespace callflow

@@ -1,0 +1,51 @@
+// ServerApp: `callflow serve` put together. It opens the database (one writer thread, a
+// read-only connection for the HTTP loop, one for password checks), closes call records a
+// previous run left open, deploys the flows of --flows DIR, and serves the Lead Web API, the
+// admin API, /healthz and /metrics on one event loop.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "callflow/result.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace callflow {
+
+struct ServeConfig {
+  std::string db_path = "callflow.db";
+  std::string http_host = "127.0.0.1";
+  std::uint16_t http_port = 8080;
+  std::string secrets_path;
+  std::string flows_dir;
+  std::string country = "44";
+  std::vector<std::string> allow;  // outbound policy for ApiRequest in test calls
+  std::vector<std::string> deny;
+  std::string ca_file;
+};
+
+class ServerApp {
+ public:
+  // Everything up to listening; errors name what failed (the database, the address, a flow).
+  // Start-up notes (database settings, deployed flows) go to stderr.
+  static Result<std::unique_ptr<ServerApp>> start(boost::asio::io_context& loop,
+                                                  const ServeConfig& config);
+  ~ServerApp();
+
+  std::uint16_t port() const;
+  void stop();
+
+  struct Parts;
+
+ private:
+  explicit ServerApp(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace callflow
