@@ -1,5 +1,5 @@
 # Callflow: `make run` and `make test` each do all set-up on a fresh Debian 12 machine.
-.PHONY: all deps build run test test-asan bench bench-http check-includes format format-check clean
+.PHONY: all deps build run test test-asan bench bench-http bench-lead-api check-includes format format-check clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -17,10 +17,10 @@ $(BUILD)/build.ninja: | deps
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j $(JOBS)
 
-# Until `callflow serve` exists: check the example flows and run each through the simulator
-# with a few scripted callers, printing their traces.
+# Callflow's main job: `callflow serve` on run/callflow.db (SQLite) with the demo leads and the
+# example flows, the seed's example run against it, then serving until Ctrl-C.
 run: build
-	@bash scripts/run-examples.sh $(CALLFLOW)
+	@bash scripts/run-demo.sh $(CALLFLOW)
 
 test: build check-includes
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -39,6 +39,10 @@ bench: build
 # ApiRequest under load against nginx, beside wrk and a bare libcurl loop (installs nginx, wrk).
 bench-http: build
 	BUILD=$(BUILD) bash bench/http_load.sh
+
+# The Lead Web API's field endpoint under wrk, beside nginx serving a static file.
+bench-lead-api: build
+	BUILD=$(BUILD) bash bench/lead_api_load.sh
 
 check-includes:
 	@bash scripts/check_includes.sh

@@ -194,7 +194,7 @@ Result<std::string> Database::settingsReport() {
                                                  : std::to_string(synchronous)) +
            " foreign_keys=" + (foreign_keys ? "on" : "off") +
            " busy_timeout=" + std::to_string(busy) + " schema=" + std::to_string(schema) +
-           " sqlite=" + SQLite::VERSION;
+           " sqlite=" + SQLite::getLibVersion();
   });
 }
 

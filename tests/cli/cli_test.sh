@@ -276,7 +276,8 @@ for flow in "${examples[@]}"; do
   run "$callflow" check "$flow"
   check "example $name: check exits 0" status_is 0
   check "example $name: check says ok" out_has "ok"
-  run "$callflow" run "$flow" --json
+  # The seed example signs in to the Lead Web API with a secret; nothing listens here.
+  CALLFLOW_SECRET_LEAD_API_PASSWORD=example-password run "$callflow" run "$flow" --json
   check "example $name: run exits 0" status_is 0
   check "example $name: run prints the trace" json_ok \
     'isinstance(d["path"], list) and len(d["path"]) > 0 and d["endedAt"] == d["path"][-1]'
@@ -284,7 +285,8 @@ done
 
 # --- Demo leads (--leads) -------------------------------------------------------------------------
 
-run "$callflow" run "$root/examples/flows/lead_field.json" --leads "$root/examples/leads.json" \
+CALLFLOW_SECRET_LEAD_API_PASSWORD=example-password \
+  run "$callflow" run "$root/examples/flows/lead_field.json" --leads "$root/examples/leads.json" \
   --from "+441632960001" --json --deny 127.0.0.1
 check "leads: run exits 0" status_is 0
 check "leads: the caller's lead is found and fills the call variables" json_ok \
@@ -292,12 +294,15 @@ check "leads: the caller's lead is found and fills the call variables" json_ok \
 check "leads: --deny keeps ApiRequest off that address" json_ok \
   'd["http"][0]["error"] == "the outbound policy denies that address"'
 printf '[{"name": "Ada", "colour": "blue"}]' >"$work/bad-leads.json"
-run "$callflow" run "$root/examples/flows/lead_field.json" --leads "$work/bad-leads.json"
+CALLFLOW_SECRET_LEAD_API_PASSWORD=x \
+  run "$callflow" run "$root/examples/flows/lead_field.json" --leads "$work/bad-leads.json"
 check "leads: an unknown field: exit 2" status_is 2
 check "leads: an unknown field is named" err_has '"colour" is not a lead field'
-run "$callflow" run "$root/examples/flows/lead_field.json" --leads "$work/missing.json"
+CALLFLOW_SECRET_LEAD_API_PASSWORD=x \
+  run "$callflow" run "$root/examples/flows/lead_field.json" --leads "$work/missing.json"
 check "leads: a missing file: exit 2" status_is 2
-run "$callflow" run "$root/examples/flows/lead_field.json" --allow "not a host"
+CALLFLOW_SECRET_LEAD_API_PASSWORD=x \
+  run "$callflow" run "$root/examples/flows/lead_field.json" --allow "not a host"
 check "policy: a bad --allow rule: exit 2" status_is 2
 check "policy: a bad --allow rule is named" err_has '"not a host"'
 

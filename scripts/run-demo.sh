@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# `make run`: Callflow's main job on its embedded default. Sets up run/callflow.db (SQLite) once
+# (the demo leads of examples/leads.csv, an API user for the Lead Web API and an admin user,
+# their passwords in run/), starts `callflow serve` on 127.0.0.1:8080 with the example flows,
+# runs the seed's example against it with `callflow run`, prints what to try, and serves until
+# Ctrl-C.
+set -euo pipefail
+callflow=$(realpath "${1:-build/callflow}")
+cd "$(dirname "$0")/.."
+mkdir -p run
+chmod 0700 run
+db=run/callflow.db
+address=${CALLFLOW_HTTP:-127.0.0.1:8080}
+
+# Passwords are made once, kept in run/ (mode 0600) and never printed into a log by Callflow.
+new_password() { head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20; }
+if [[ ! -f run/secrets ]]; then
+  (umask 077 && printf 'LEAD_API_PASSWORD=%s\n' "$(new_password)" >run/secrets)
+fi
+if [[ ! -f run/admin-password ]]; then
+  (umask 077 && new_password >run/admin-password)
+fi
+ivr_password=$(sed -n 's/^LEAD_API_PASSWORD=//p' run/secrets)
+admin_password=$(cat run/admin-password)
+
+if [[ ! -f $db ]]; then
+  echo "\$ callflow leads import examples/leads.csv --db $db"
+  "$callflow" leads import examples/leads.csv --db "$db"
+  CALLFLOW_PASSWORD=$ivr_password "$callflow" users add ivr --role api --db "$db"
+  CALLFLOW_PASSWORD=$admin_password "$callflow" users add admin --role admin --db "$db"
+  echo
+fi
+
+echo "\$ callflow serve --db $db --http $address --flows examples/flows --secrets run/secrets"
+"$callflow" serve --db "$db" --http "$address" --flows examples/flows --secrets run/secrets &
+server=$!
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  curl -sf "http://$address/healthz" >/dev/null 2>&1 && break
+  if ! kill -0 $server 2>/dev/null; then
+    echo "callflow serve did not start (is $address in use? set CALLFLOW_HTTP=HOST:PORT)" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+echo
+
+run() {
+  echo "\$ callflow run $*"
+  "$callflow" run "$@"
+  echo
+}
+# The seed's worked example end to end: LookupLead, ApiRequest to Callflow's own Lead Web API
+# (HTTP Basic as user ivr), SetProperty, Branch, TextToSpeech.
+run examples/flows/lead_field.json --db "$db" --secrets run/secrets --from "+44 1632 960001"
+run examples/flows/lead_field.json --db "$db" --secrets run/secrets --from "01632 960002"
+# A caller no lead has: CreateLead makes one; the next call finds it.
+number="+44 7700 9$(printf '%05d' $((RANDOM % 100000)))"
+run examples/flows/new_caller.json --db "$db" --from "$number"
+run examples/flows/new_caller.json --db "$db" --from "$number"
+run examples/flows/menu.json --digits 1
+
+cat <<TRY
+Callflow is serving on http://$address (Ctrl-C stops it). Try:
+
+  # the Lead Web API (user ivr, password in run/secrets)
+  curl -u ivr:$ivr_password http://$address/leadservices/api/v2/leads/1001/fields/158
+  curl -u ivr:$ivr_password -X PUT -d '{"FieldId": 158, "Value": "Platinum"}' \\
+       http://$address/leadservices/api/v2/leads/1001/fields/158
+  $callflow run examples/flows/lead_field.json --db $db --secrets run/secrets --from +441632960001
+
+  # the admin API (user admin, password in run/admin-password)
+  token=\$(curl -s -d '{"username": "admin", "password": "$admin_password"}' \\
+          http://$address/api/v1/auth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  curl -H "Authorization: Bearer \$token" http://$address/api/v1/flows
+  curl -H "Authorization: Bearer \$token" -d '{"from": "+441632960002"}' \\
+       http://$address/api/v1/flows/LeadField/calls
+  $callflow calls list --db $db
+
+  curl http://$address/metrics
+TRY
+wait $server
