@@ -46,13 +46,12 @@ struct Lead {
 class LeadStore {
  public:
   virtual ~LeadStore() = default;
-  virtual boost::asio::awaitable<Result<std::optional<Lead>>> findByPhone(
-      std::string_view phone) = 0;
+  virtual boost::asio::awaitable<Result<std::optional<Lead>>> findByPhone(std::string phone) = 0;
   virtual boost::asio::awaitable<Result<std::optional<Lead>>> findByReference(
-      std::string_view reference) = 0;
+      std::string reference) = 0;
   // Stores a new lead; returns its id.
   virtual boost::asio::awaitable<Result<std::int64_t>> create(Lead lead) = 0;
-  virtual boost::asio::awaitable<Result<void>> addToDnc(std::string_view number) = 0;
+  virtual boost::asio::awaitable<Result<void>> addToDnc(std::string number) = 0;
   // Writes one standard field of a stored lead (SetProperty to a CallProperty); false when
   // there is no lead with that id.
   virtual boost::asio::awaitable<Result<bool>> setField(std::int64_t lead_id, LeadField field,

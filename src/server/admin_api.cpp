@@ -28,12 +28,12 @@ constexpr int kMaxListLimit = 1000;
   const User& user = std::get<User>(who);                                       \
   (void)user
 
-// The decoded value of query parameter `name`, if present.
+// The percent-decoded value of query parameter `name`, if present ("%20" is a space; "+" stays).
 std::optional<std::string> queryParam(const Request& request, std::string_view name) {
   auto params = boost::urls::parse_query(request.query);
   if (!params) return std::nullopt;
   for (auto param : *params) {
-    if (param.key == name) return std::string(param.value);
+    if (param.key == name) return param.value.decode();
   }
   return std::nullopt;
 }

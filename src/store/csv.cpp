@@ -27,6 +27,7 @@ bool CsvReader::next(CsvRecord& record) {
   if (peek() == std::char_traits<char>::eof()) return false;
   record.line = line_;
   std::string field;
+  std::string problem;  // reported once the whole record has been read
   auto fail = [&](std::string message) {
     record.error = std::move(message);
     for (int c = get(); c != std::char_traits<char>::eof() && c != '\n'; c = get()) {
@@ -52,7 +53,10 @@ bool CsvReader::next(CsvRecord& record) {
           }
           break;
         }
-        if (c == '\0') return fail("a NUL byte in a field");
+        if (c == '\0') {
+          problem = "a NUL byte in a field";
+          continue;
+        }
         field += static_cast<char>(c);
       }
       c = peek();
@@ -69,9 +73,13 @@ bool CsvReader::next(CsvRecord& record) {
     if (c == '\r' && peek() == '\n') continue;
     if (c == '\n' || c == std::char_traits<char>::eof()) {
       record.fields.push_back(std::move(field));
+      if (!problem.empty()) record.error = problem;
       return true;
     }
-    if (c == '\0') return fail("a NUL byte in a field");
+    if (c == '\0') {
+      problem = "a NUL byte in a field";
+      continue;
+    }
     field += static_cast<char>(c);
   }
 }

@@ -3,7 +3,7 @@
 namespace callflow {
 
 boost::asio::awaitable<Result<std::optional<Lead>>> MemoryLeadStore::findByPhone(
-    std::string_view phone) {
+    std::string phone) {
   std::string wanted = phoneKey(phone, kDefaultCountry);
   if (!wanted.empty()) {
     for (const Lead& lead : leads_) {
@@ -16,7 +16,7 @@ boost::asio::awaitable<Result<std::optional<Lead>>> MemoryLeadStore::findByPhone
 }
 
 boost::asio::awaitable<Result<std::optional<Lead>>> MemoryLeadStore::findByReference(
-    std::string_view reference) {
+    std::string reference) {
   for (const Lead& lead : leads_) {
     if (lead.field(LeadField::kReferenceId) == reference) co_return std::optional<Lead>(lead);
   }
@@ -27,7 +27,7 @@ boost::asio::awaitable<Result<std::int64_t>> MemoryLeadStore::create(Lead lead) 
   co_return add(std::move(lead));
 }
 
-boost::asio::awaitable<Result<void>> MemoryLeadStore::addToDnc(std::string_view number) {
+boost::asio::awaitable<Result<void>> MemoryLeadStore::addToDnc(std::string number) {
   std::string digits = phoneKey(number, kDefaultCountry);
   if (digits.empty()) {
     co_return fail(ErrorCode::kInvalidArgument, "\"" + std::string(number) + "\" has no digits");

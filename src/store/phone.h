@@ -16,7 +16,8 @@ std::string phoneDigits(std::string_view number);
 //   "0…" (national)      → default_country + the digits after the trunk 0
 //   10 digits, country 1 → "1" + the digits (North American numbers have no trunk 0)
 //   anything else        → the digits as written (taken to be international already)
-// A "sip:"/"tel:" prefix and an "@host" suffix are ignored. No digits → "".
+// A "sip:"/"tel:" prefix, an "@host" suffix, ";parameters" and a bracketed trunk "(0)"
+// ("+44 (0)20 …") are ignored. No digits → "".
 std::string phoneKey(std::string_view number, std::string_view default_country);
 
 // The default country code when none is configured (the seed product is British).

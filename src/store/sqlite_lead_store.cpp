@@ -2,22 +2,20 @@
 
 namespace callflow {
 
-// Each method copies its arguments into the coroutine frame first: a string_view's text may not
-// outlive the caller's first suspension.
+// Arguments are taken by value: an awaitable starts when it is awaited, not when it is made, so a
+// view's text could be gone by then.
 
 boost::asio::awaitable<Result<std::optional<Lead>>> SqliteLeadStore::findByPhone(
-    std::string_view phone) {
-  std::string number(phone);
+    std::string phone) {
   Result<std::optional<Lead>> found = std::optional<Lead>();
-  co_await worker_.run([&](Database& db) { found = db.leadByPhone(number); });
+  co_await worker_.run([&](Database& db) { found = db.leadByPhone(phone); });
   co_return found;
 }
 
 boost::asio::awaitable<Result<std::optional<Lead>>> SqliteLeadStore::findByReference(
-    std::string_view reference) {
-  std::string wanted(reference);
+    std::string reference) {
   Result<std::optional<Lead>> found = std::optional<Lead>();
-  co_await worker_.run([&](Database& db) { found = db.leadByReference(wanted); });
+  co_await worker_.run([&](Database& db) { found = db.leadByReference(reference); });
   co_return found;
 }
 
@@ -27,10 +25,9 @@ boost::asio::awaitable<Result<std::int64_t>> SqliteLeadStore::create(Lead lead) 
   co_return id;
 }
 
-boost::asio::awaitable<Result<void>> SqliteLeadStore::addToDnc(std::string_view number) {
-  std::string text(number);
+boost::asio::awaitable<Result<void>> SqliteLeadStore::addToDnc(std::string number) {
   Result<void> added;
-  co_await worker_.run([&](Database& db) { added = db.addDnc(text, source_); });
+  co_await worker_.run([&](Database& db) { added = db.addDnc(number, source_); });
   co_return added;
 }
 

@@ -13,11 +13,11 @@ class SqliteLeadStore : public LeadStore {
   SqliteLeadStore(DbWorker& worker, std::string source)
       : worker_(worker), source_(std::move(source)) {}
 
-  boost::asio::awaitable<Result<std::optional<Lead>>> findByPhone(std::string_view phone) override;
+  boost::asio::awaitable<Result<std::optional<Lead>>> findByPhone(std::string phone) override;
   boost::asio::awaitable<Result<std::optional<Lead>>> findByReference(
-      std::string_view reference) override;
+      std::string reference) override;
   boost::asio::awaitable<Result<std::int64_t>> create(Lead lead) override;
-  boost::asio::awaitable<Result<void>> addToDnc(std::string_view number) override;
+  boost::asio::awaitable<Result<void>> addToDnc(std::string number) override;
   boost::asio::awaitable<Result<bool>> setField(std::int64_t lead_id, LeadField field,
                                                 std::string value) override;
 
