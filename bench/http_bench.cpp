@@ -5,6 +5,7 @@
 //
 //   http_bench engine URL CONCURRENCY SECONDS   -> calls/s and per-call latency percentiles
 //   http_bench bare   URL CONCURRENCY SECONDS   -> requests/s and latency percentiles
+//   http_bench client URL CONCURRENCY SECONDS   -> the same through CurlHttpClient alone
 //   http_bench memory CALLS                     -> bytes per in-flight call (a server that
 //                                                  accepts and never answers)
 // Each prints one line of `key=value` pairs.
@@ -104,6 +105,43 @@ int engine(const std::string& url, int concurrency, double seconds) {
   double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
   std::printf(
       "mode=engine concurrency=%d calls=%ld failed=%ld seconds=%.2f rate=%.0f "
+      "p50_us=%.0f p99_us=%.0f\n",
+      concurrency, calls, failed, elapsed, static_cast<double>(calls) / elapsed,
+      percentile(latencies, 0.5), percentile(latencies, 0.99));
+  return failed == 0 ? 0 : 1;
+}
+
+// CurlHttpClient alone, without the engine: C coroutines each sending the same GET back to
+// back. Between `bare` and `engine`, it tells the client's share from the engine's.
+int client(const std::string& url, int concurrency, double seconds) {
+  boost::asio::io_context loop(1);
+  CurlHttpClient http(loop, HttpClientOptions{loopbackAllowed(), ""});
+  auto stop_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(seconds));
+  std::vector<double> latencies;
+  long calls = 0, failed = 0;
+  auto worker = [&]() -> boost::asio::awaitable<void> {
+    while (Clock::now() < stop_at) {
+      auto started = Clock::now();
+      HttpRequest request;
+      request.method = "GET";
+      request.url = url;
+      request.headers.emplace_back("Accept", "application/json");
+      request.timeout_seconds = 10;
+      HttpResponse response = co_await http.send(std::move(request));
+      latencies.push_back(
+          std::chrono::duration<double, std::micro>(Clock::now() - started).count());
+      ++calls;
+      failed += response.status != 200;
+    }
+  };
+  auto started = Clock::now();
+  for (int i = 0; i < concurrency; ++i)
+    boost::asio::co_spawn(loop, worker(), boost::asio::detached);
+  loop.run();
+  double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+  std::printf(
+      "mode=client concurrency=%d calls=%ld failed=%ld seconds=%.2f rate=%.0f "
       "p50_us=%.0f p99_us=%.0f\n",
       concurrency, calls, failed, elapsed, static_cast<double>(calls) / elapsed,
       percentile(latencies, 0.5), percentile(latencies, 0.99));
@@ -236,8 +274,10 @@ int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "engine" && argc == 5) return engine(argv[2], std::stoi(argv[3]), std::stod(argv[4]));
   if (mode == "bare" && argc == 5) return bare(argv[2], std::stoi(argv[3]), std::stod(argv[4]));
+  if (mode == "client" && argc == 5) return client(argv[2], std::stoi(argv[3]), std::stod(argv[4]));
   if (mode == "memory" && argc == 3) return memory(std::stoi(argv[2]));
-  std::fprintf(stderr,
-               "usage: http_bench engine|bare URL CONCURRENCY SECONDS | http_bench memory CALLS\n");
+  std::fprintf(
+      stderr,
+      "usage: http_bench engine|bare|client URL CONCURRENCY SECONDS | http_bench memory CALLS\n");
   return 2;
 }

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,8 +12,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <system_error>
 #include <unordered_map>
 
 namespace callflow {
@@ -47,23 +50,30 @@ struct Exchange {
   char error_buffer[CURL_ERROR_SIZE] = {};
 };
 
-// A file descriptor libcurl asked us to watch.
+// A file descriptor libcurl uses: a connection we opened, or one of libcurl's own (its
+// resolver's wake-up pipe).
 struct Watched {
-  Watched(asio::io_context& loop, int fd, bool owned, std::uint64_t generation)
-      : descriptor(loop, fd), owned(owned), generation(generation) {}
-  asio::posix::stream_descriptor descriptor;
-  bool owned;  // opened by us (a connection); else libcurl's own (its resolver's wake-up pipe)
-  std::uint64_t generation;
-  int what = 0;  // CURL_POLL_*
-  bool reading = false;
-  bool writing = false;
+  bool owned = false;
+  std::uint32_t generation = 0;
+  int what = 0;             // CURL_POLL_*: what libcurl waits for now
+  bool registered = false;  // in Impl::epoll
+  bool in_armed = false;    // registered with EPOLLIN
+  bool out_armed = false;   // registered with EPOLLOUT
 };
 
 }  // namespace
 
+// libcurl's sockets wait in an epoll set of our own, level-triggered as libcurl expects, which
+// the loop watches as one descriptor. Asio's own async_wait on a socket costs an epoll_ctl
+// system call each time it is started (to re-arm its edge-triggered registration), i.e. one
+// per request; here a connection is registered for input once and stays so while it sits in
+// libcurl's cache between requests, so a request on a reused connection needs no epoll_ctl.
+// Only unusual readiness costs one: an idle connection that the server closed is taken out
+// of the set until libcurl wants it again; output is registered only while libcurl waits for
+// it (connecting, a large body).
 struct CurlHttpClient::Impl {
   Impl(asio::io_context& loop, HttpClientOptions options)
-      : loop(loop), options(std::move(options)), timer(loop) {}
+      : loop(loop), options(std::move(options)), timer(loop), sockets(loop) {}
 
   asio::io_context& loop;
   HttpClientOptions options;
@@ -72,83 +82,173 @@ struct CurlHttpClient::Impl {
   Clock::time_point deadline = Clock::time_point::max();  // libcurl's, when it wants a call
   bool timer_armed = false;
   bool due_now = false;
-  std::unordered_map<int, std::unique_ptr<Watched>> watched;
-  std::uint64_t next_generation = 1;
+  int epoll = -1;
+  asio::posix::stream_descriptor sockets;  // `epoll`, readable when a socket is ready
+  bool sockets_waiting = false;            // an async_wait on `sockets` is pending
+  std::uint64_t sockets_wait_id = 0;
+  int wanted = 0;  // sockets libcurl waits for now (Watched::what != 0)
+  std::unordered_map<int, Watched> watched;
+  std::uint32_t next_generation = 1;
   int running = 0;
   std::vector<CURL*> idle_handles;  // easy handles kept for reuse (fewer large allocations)
 
+  // The options every exchange has; set once per handle, and again after a reset.
+  void setCommonOptions(CURL* easy) {
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);  // send() follows, checking each hop
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!options.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
+    curl_easy_setopt(easy, CURLOPT_PROXY, "");  // no proxy from the environment
+    // CRM answers are small: a 1 KiB receive buffer instead of 16 KiB keeps a waiting call
+    // under 16 KiB (docs/PERFORMANCE.md); a 1 MiB answer then takes more reads, not more time
+    // to speak of.
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 1024L);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Impl::onWrite);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &Impl::onOpenSocket);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &Impl::onCloseSocket);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
+  }
+
   CURL* takeHandle() {
-    if (idle_handles.empty()) return curl_easy_init();
+    if (idle_handles.empty()) {
+      CURL* easy = curl_easy_init();
+      if (easy != nullptr) setCommonOptions(easy);
+      return easy;
+    }
     CURL* easy = idle_handles.back();
     idle_handles.pop_back();
-    curl_easy_reset(easy);
     return easy;
   }
-  void giveBack(CURL* easy) {
+  // `clean`: the exchange set only the options every exchange sets again (a GET without a
+  // body) and left nothing behind (no redirect); else the handle is reset first.
+  void giveBack(CURL* easy, bool clean) {
     constexpr std::size_t kMaxIdle = 1024;
-    if (idle_handles.size() < kMaxIdle) {
-      idle_handles.push_back(easy);
-    } else {
+    if (idle_handles.size() >= kMaxIdle) {
       curl_easy_cleanup(easy);
+      return;
     }
+    if (!clean) {
+      curl_easy_reset(easy);
+      setCommonOptions(easy);
+    }
+    idle_handles.push_back(easy);
+  }
+
+  // --- the epoll set -----------------------------------------------------------------------------
+
+  void control(int fd, Watched& w, bool in, bool out) {
+    epoll_event event{};
+    event.events = (in ? std::uint32_t{EPOLLIN} : 0u) | (out ? std::uint32_t{EPOLLOUT} : 0u);
+    event.data.u64 = (std::uint64_t{w.generation} << 32) | static_cast<std::uint32_t>(fd);
+    if (!w.registered) {
+      if (::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) != 0 && errno == EEXIST) {
+        ::epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event);
+      }
+      w.registered = true;
+    } else {
+      ::epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event);
+    }
+    w.in_armed = in;
+    w.out_armed = out;
+  }
+
+  void unregister(int fd, Watched& w) {
+    if (!w.registered) return;
+    epoll_event event{};
+    ::epoll_ctl(epoll, EPOLL_CTL_DEL, fd, &event);
+    w.registered = w.in_armed = w.out_armed = false;
   }
 
   Watched& watch(int fd, bool owned) {
-    auto& slot = watched[fd];
-    if (!slot) slot = std::make_unique<Watched>(loop, fd, owned, next_generation++);
-    return *slot;
+    auto [it, added] = watched.try_emplace(fd);
+    if (added || (owned && !it->second.owned)) {
+      // New, or a number libcurl reused after closing its own descriptor without telling us.
+      if (!added) forget(fd), it = watched.try_emplace(fd).first;
+      it->second.owned = owned;
+      it->second.generation = next_generation++;
+    }
+    return it->second;
+  }
+
+  void setWhat(Watched& w, int what) {
+    wanted += (what != 0) - (w.what != 0);
+    w.what = what;
   }
 
   void forget(int fd) {
     auto it = watched.find(fd);
     if (it == watched.end()) return;
-    boost::system::error_code ignored;
-    it->second->descriptor.cancel(ignored);
-    it->second->descriptor.release();  // libcurl or closeSocket closes the descriptor
+    unregister(fd, it->second);
+    setWhat(it->second, 0);
     watched.erase(it);
   }
 
-  void arm(int fd) {
-    auto it = watched.find(fd);
-    if (it == watched.end()) return;
-    Watched& w = *it->second;
-    if ((w.what & CURL_POLL_IN) != 0 && !w.reading) {
-      w.reading = true;
-      w.descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
-                              [this, fd, generation = w.generation](boost::system::error_code ec) {
-                                ready(fd, generation, CURL_CSELECT_IN, ec);
-                              });
-    }
-    if ((w.what & CURL_POLL_OUT) != 0 && !w.writing) {
-      w.writing = true;
-      w.descriptor.async_wait(asio::posix::stream_descriptor::wait_write,
-                              [this, fd, generation = w.generation](boost::system::error_code ec) {
-                                ready(fd, generation, CURL_CSELECT_OUT, ec);
-                              });
+  // Keeps one wait on the epoll set while libcurl waits for any socket, none otherwise (so
+  // the loop can end when nothing else is pending).
+  void updateWait() {
+    if (wanted > 0 && !sockets_waiting) {
+      sockets_waiting = true;
+      sockets.async_wait(asio::posix::stream_descriptor::wait_read,
+                         [this, id = ++sockets_wait_id](boost::system::error_code ec) {
+                           if (ec) return;  // cancelled below, or the client is going away
+                           if (id == sockets_wait_id) sockets_waiting = false;
+                           onSocketsReady();
+                           updateWait();
+                         });
+    } else if (wanted == 0 && sockets_waiting) {
+      sockets_waiting = false;
+      ++sockets_wait_id;  // a wait that completed before this cancel is not the current one
+      boost::system::error_code ignored;
+      sockets.cancel(ignored);
     }
   }
 
-  void ready(int fd, std::uint64_t generation, int direction, boost::system::error_code ec) {
-    auto it = watched.find(fd);
-    if (it == watched.end() || it->second->generation != generation) return;
-    Watched& w = *it->second;
-    (direction == CURL_CSELECT_IN ? w.reading : w.writing) = false;
-    if (ec) {
-      // Cancelled: libcurl changed what it waits for, and cancel() stops both directions.
-      // Wait again for whatever it still wants, or that wake-up would be lost.
-      arm(fd);
-      return;
+  void onSocketsReady() {
+    constexpr int kBatch = 256;
+    epoll_event events[kBatch];
+    int n = ::epoll_wait(epoll, events, kBatch, 0);
+    for (int i = 0; i < n; ++i) {
+      int fd = static_cast<int>(static_cast<std::uint32_t>(events[i].data.u64));
+      auto generation = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
+      auto it = watched.find(fd);
+      if (it == watched.end() || it->second.generation != generation) continue;  // closed since
+      Watched& w = it->second;
+      std::uint32_t ready = events[i].events;
+      int action = 0;
+      if ((ready & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 && (w.what & CURL_POLL_IN) != 0) {
+        action |= CURL_CSELECT_IN;
+      }
+      if ((ready & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0 && (w.what & CURL_POLL_OUT) != 0) {
+        action |= CURL_CSELECT_OUT;
+      }
+      if (action == 0) {
+        // Ready for nothing libcurl waits for: an idle connection the server closed (or that
+        // got stray bytes), or a readiness this batch fetched before libcurl changed what it
+        // waits for. Level-triggered, it would be reported again and again: stop watching that
+        // direction (only that one) until libcurl wants it again, and a hang-up or an error,
+        // which cannot be masked, altogether (libcurl then finds out for itself).
+        if ((ready & (EPOLLHUP | EPOLLERR)) != 0) {
+          unregister(fd, w);
+        } else {
+          bool in = w.in_armed && (ready & EPOLLIN) == 0;
+          bool out = w.out_armed && (ready & EPOLLOUT) == 0;
+          if (in != w.in_armed || out != w.out_armed) control(fd, w, in, out);
+        }
+        continue;
+      }
+      if ((ready & EPOLLERR) != 0) action |= CURL_CSELECT_ERR;
+      curl_multi_socket_action(multi, fd, action, &running);
     }
-    int wanted = direction == CURL_CSELECT_IN ? CURL_POLL_IN : CURL_POLL_OUT;
-    if ((w.what & wanted) == 0) return;
-    curl_multi_socket_action(multi, fd, direction, &running);
     collect();
-    arm(fd);  // still wanted? (looked up again: the action may have closed it)
   }
 
   void onTimer() {
     curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
     collect();
+    updateWait();
   }
 
   // Wakes the coroutine of every exchange libcurl has finished.
@@ -172,20 +272,22 @@ struct CurlHttpClient::Impl {
     if (what == CURL_POLL_REMOVE) {
       auto it = self->watched.find(fd);
       if (it == self->watched.end()) return 0;
-      if (it->second->owned) {
-        it->second->what = 0;
-        boost::system::error_code ignored;
-        it->second->descriptor.cancel(ignored);
+      Watched& w = it->second;
+      if (!w.owned) {
+        self->forget(fd);  // libcurl closes it itself
       } else {
-        self->forget(fd);
+        // A connection going back to libcurl's cache: it stays registered for input, so the
+        // next request on it needs no system call here.
+        self->setWhat(w, 0);
+        if (w.out_armed) self->control(fd, w, w.in_armed, false);
       }
       return 0;
     }
     Watched& w = self->watch(fd, false);
-    w.what = what;
-    if ((what & CURL_POLL_IN) == 0 && w.reading) w.descriptor.cancel();
-    if ((what & CURL_POLL_OUT) == 0 && w.writing) w.descriptor.cancel();
-    self->arm(fd);
+    self->setWhat(w, what);
+    bool in = (what & CURL_POLL_IN) != 0 || (w.owned && w.in_armed);
+    bool out = (what & CURL_POLL_OUT) != 0;
+    if (!w.registered || in != w.in_armed || out != w.out_armed) self->control(fd, w, in, out);
     return 0;
   }
 
@@ -282,6 +384,9 @@ CurlHttpClient::CurlHttpClient(asio::io_context& loop, HttpClientOptions options
     : impl_(std::make_unique<Impl>(loop, std::move(options))) {
   static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
   (void)initialised;
+  impl_->epoll = ::epoll_create1(EPOLL_CLOEXEC);
+  if (impl_->epoll < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  impl_->sockets.assign(impl_->epoll);  // closes it when the client goes
   impl_->multi = curl_multi_init();
   curl_multi_setopt(impl_->multi, CURLMOPT_SOCKETFUNCTION, &Impl::onSocket);
   curl_multi_setopt(impl_->multi, CURLMOPT_SOCKETDATA, impl_.get());
@@ -294,7 +399,8 @@ CurlHttpClient::~CurlHttpClient() {
   impl_->timer.cancel();
   for (CURL* easy : impl_->idle_handles) curl_easy_cleanup(easy);
   curl_multi_cleanup(impl_->multi);  // closes cached connections through onCloseSocket
-  for (auto& [fd, watched] : impl_->watched) watched->descriptor.release();
+  boost::system::error_code ignored;
+  impl_->sockets.cancel(ignored);
 }
 
 namespace {
@@ -316,32 +422,17 @@ asio::awaitable<HttpResponse> sendOnce(CurlHttpClient::Impl& impl, const HttpReq
     co_return response;
   }
 
+  // The options that differ between exchanges; the rest are set once per handle.
   curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(easy, CURLOPT_PRIVATE, &exchange);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);  // send() follows, checking each hop
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
                    static_cast<long>(request.timeout_seconds * 1000 + 0.5));
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
                    static_cast<curl_off_t>(request.max_response_bytes));
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!impl.options.ca_file.empty()) {
-    curl_easy_setopt(easy, CURLOPT_CAINFO, impl.options.ca_file.c_str());
-  }
-  curl_easy_setopt(easy, CURLOPT_PROXY, "");  // no proxy from the environment
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, exchange.error_buffer);
-  // CRM answers are small: a 1 KiB receive buffer instead of 16 KiB keeps a waiting call under
-  // 16 KiB (docs/PERFORMANCE.md); a 1 MiB answer then takes more reads, not more time to speak of.
-  curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 1024L);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlHttpClient::Impl::onWrite);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &exchange);
-  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &CurlHttpClient::Impl::onOpenSocket);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &exchange);
-  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlHttpClient::Impl::onCloseSocket);
-  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, &impl);
+  bool clean = request.method == "GET" && request.body.empty();  // see giveBack()
   if (request.method == "POST") {
     curl_easy_setopt(easy, CURLOPT_POST, 1L);
   } else if (request.method != "GET") {
@@ -366,7 +457,9 @@ asio::awaitable<HttpResponse> sendOnce(CurlHttpClient::Impl& impl, const HttpReq
   (void)ec;
   if (!exchange.finished) {  // the call went away (hang-up): stop the exchange
     curl_multi_remove_handle(impl.multi, easy);
+    impl.updateWait();  // nothing left to wait for: let the loop end
     exchange.result = CURLE_ABORTED_BY_CALLBACK;
+    clean = false;
   }
 
   long status = 0;
@@ -375,6 +468,7 @@ asio::awaitable<HttpResponse> sendOnce(CurlHttpClient::Impl& impl, const HttpReq
   if (curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK &&
       location != nullptr) {
     redirect = location;
+    clean = false;
   }
   response.status = static_cast<int>(status);
   char* content_type = nullptr;
@@ -422,7 +516,7 @@ asio::awaitable<HttpResponse> sendOnce(CurlHttpClient::Impl& impl, const HttpReq
       response.failure != HttpResponse::Failure::kTooLarge) {
     response.status = response.failure == HttpResponse::Failure::kOther ? response.status : 0;
   }
-  impl.giveBack(easy);
+  impl.giveBack(easy, clean && exchange.result == CURLE_OK);
   curl_slist_free_all(exchange.headers);
   co_return response;
 }
