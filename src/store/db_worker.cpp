@@ -55,19 +55,21 @@ void DbWorker::runSync(Job job) {
 
 boost::asio::awaitable<void> DbWorker::run(Job job) {
   auto executor = co_await boost::asio::this_coro::executor;
+  // Named, not a temporary inside the co_await expression: GCC 12 destroys such a temporary
+  // twice, and this one holds a copy of the executor (a strand's reference count went one too
+  // low on every call).
+  auto initiation = [this, &job, executor](auto handler) {
+    // The handler is move-only and Job must be copyable: share it. The tracked executor keeps
+    // the caller's loop from running out of work meanwhile.
+    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+    auto tracked = boost::asio::prefer(executor, boost::asio::execution::outstanding_work.tracked);
+    post([&job, shared, tracked](Database& database) {
+      job(database);
+      boost::asio::post(tracked, [shared] { (*shared)(); });
+    });
+  };
   co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void()>(
-      [this, &job, executor](auto handler) {
-        // The handler is move-only and Job must be copyable: share it.
-        // The tracked executor keeps the caller's loop from running out of work meanwhile.
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        auto tracked =
-            boost::asio::prefer(executor, boost::asio::execution::outstanding_work.tracked);
-        post([&job, shared, tracked](Database& database) {
-          job(database);
-          boost::asio::post(tracked, [shared] { (*shared)(); });
-        });
-      },
-      boost::asio::use_awaitable);
+      std::move(initiation), boost::asio::use_awaitable);
 }
 
 std::uint64_t DbWorker::jobsRun() const {
