@@ -12,7 +12,7 @@ chmod 0700 run
 db=run/callflow.db
 address=${CALLFLOW_HTTP:-127.0.0.1:8080}
 
-# Passwords are made once, kept in run/ (mode 0600) and never printed into a log by Callflow.
+# Passwords are made once and kept in run/ (mode 0600); nothing here prints them.
 new_password() { head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20; }
 if [[ ! -f run/secrets ]]; then
   (umask 077 && printf 'LEAD_API_PASSWORD=%s\n' "$(new_password)" >run/secrets)
@@ -23,13 +23,19 @@ fi
 ivr_password=$(sed -n 's/^LEAD_API_PASSWORD=//p' run/secrets)
 admin_password=$(cat run/admin-password)
 
-if [[ ! -f $db ]]; then
+# Each step once; a step that failed is tried again on the next `make run`.
+if [[ ! -f run/.leads-imported ]]; then
   echo "\$ callflow leads import examples/leads.csv --db $db"
   "$callflow" leads import examples/leads.csv --db "$db"
-  CALLFLOW_PASSWORD=$ivr_password "$callflow" users add ivr --role api --db "$db"
-  CALLFLOW_PASSWORD=$admin_password "$callflow" users add admin --role admin --db "$db"
-  echo
+  touch run/.leads-imported
 fi
+for user in ivr:api:$ivr_password admin:admin:$admin_password; do
+  IFS=: read -r name role password <<<"$user"
+  if [[ ! -f run/.user-$name ]]; then
+    CALLFLOW_PASSWORD=$password "$callflow" users add "$name" --role "$role" --db "$db"
+    touch "run/.user-$name"
+  fi
+done
 
 echo "\$ callflow serve --db $db --http $address --flows examples/flows --secrets run/secrets"
 "$callflow" serve --db "$db" --http "$address" --flows examples/flows --secrets run/secrets &
@@ -64,14 +70,15 @@ cat <<TRY
 Callflow is serving on http://$address (Ctrl-C stops it). Try:
 
   # the Lead Web API (user ivr, password in run/secrets)
-  curl -u ivr:$ivr_password http://$address/leadservices/api/v2/leads/1001/fields/158
-  curl -u ivr:$ivr_password -X PUT -d '{"FieldId": 158, "Value": "Platinum"}' \\
+  ivr=ivr:\$(sed -n 's/^LEAD_API_PASSWORD=//p' run/secrets)
+  curl -u "\$ivr" http://$address/leadservices/api/v2/leads/1001/fields/158
+  curl -u "\$ivr" -X PUT -d '{"FieldId": 158, "Value": "Platinum"}' \\
        http://$address/leadservices/api/v2/leads/1001/fields/158
   $callflow run examples/flows/lead_field.json --db $db --secrets run/secrets --from +441632960001
 
   # the admin API (user admin, password in run/admin-password)
-  token=\$(curl -s -d '{"username": "admin", "password": "$admin_password"}' \\
-          http://$address/api/v1/auth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  token=\$(python3 -c 'import json; print(json.dumps({"username": "admin", "password": open("run/admin-password").read().strip()}))' |
+          curl -s -d @- http://$address/api/v1/auth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   curl -H "Authorization: Bearer \$token" http://$address/api/v1/flows
   curl -H "Authorization: Bearer \$token" -d '{"from": "+441632960002"}' \\
        http://$address/api/v1/flows/LeadField/calls

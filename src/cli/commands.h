@@ -9,8 +9,10 @@
 namespace callflow {
 
 class Database;
-// Opens the database file, printing why it cannot be opened; null then.
-std::unique_ptr<Database> openDatabaseOrReport(const std::string& path, const std::string& country);
+// Opens the database file (read_only: an existing one, without writing), printing why it cannot
+// be opened; null then.
+std::unique_ptr<Database> openDatabaseOrReport(const std::string& path, const std::string& country,
+                                               bool read_only = false);
 
 struct CheckOptions {
   std::string flow_path;

@@ -2,7 +2,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <charconv>
+#include <condition_variable>
+#include <cstdlib>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "cli/commands.h"
 #include "server/server_app.h"
@@ -59,14 +63,47 @@ int runServe(const ServeOptions& options) {
   }
   std::cerr << "callflow serve: listening on http://" << config.http_host << ':' << (*app)->port()
             << '\n';
+  // SIGINT/SIGTERM: stop accepting and close the connections; requests already in a handler
+  // finish (a test call's record is written), then run() returns. A watchdog ends the wait
+  // after kDrainSeconds.
+  constexpr int kDrainSeconds = 10;
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool stopping = false, drained = false, forced = false;
+  std::thread watchdog;
   boost::asio::signal_set signals(loop, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
-    std::cerr << "callflow serve: " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping\n";
+    std::cerr << "callflow serve: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
+              << ", finishing the requests in progress\n";
     (*app)->stop();
-    loop.stop();
+    std::lock_guard lock(mutex);
+    stopping = true;
+    watchdog = std::thread([&] {
+      std::unique_lock lock(mutex);
+      if (!wake.wait_for(lock, std::chrono::seconds(kDrainSeconds), [&] { return drained; })) {
+        forced = true;
+        loop.stop();
+      }
+    });
   });
   loop.run();
+  {
+    std::lock_guard lock(mutex);
+    drained = true;
+  }
+  wake.notify_all();
+  if (watchdog.joinable()) watchdog.join();
+  if (forced) {
+    // Handlers still hold references into the server: do not destroy it under them. What the
+    // database worker has queued (call records) is written first.
+    std::cerr << "callflow serve: requests still running after " << kDrainSeconds
+              << " s; exiting without them\n";
+    (*app)->flushDatabase();
+    std::_Exit(1);
+  }
+  (*app).reset();
+  std::cerr << "callflow serve: stopped\n";
   return 0;
 }
 

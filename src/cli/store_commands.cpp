@@ -12,10 +12,11 @@
 
 namespace callflow {
 
-std::unique_ptr<Database> openDatabaseOrReport(const std::string& path,
-                                               const std::string& country) {
+std::unique_ptr<Database> openDatabaseOrReport(const std::string& path, const std::string& country,
+                                               bool read_only) {
   DatabaseOptions options;
   options.default_country = country;
+  options.read_only = read_only;
   auto opened = Database::open(path, options);
   if (!opened) {
     std::cerr << "callflow: " << opened.error().message << '\n';
@@ -32,9 +33,14 @@ int runLeadsImport(const LeadsImportOptions& options) {
   }
   auto database = openDatabaseOrReport(options.db_path, options.country);
   if (!database) return 1;
-  auto report = importLeadsCsv(*database, in);
+  ImportReport partial;
+  auto report = importLeadsCsv(*database, in, 500, &partial);
   if (!report) {
     std::cerr << "callflow: " << options.csv_path << ": " << report.error().message << '\n';
+    if (partial.imported > 0) {
+      std::cerr << "callflow: " << partial.imported
+                << " leads were imported before that (a second import would add them again)\n";
+    }
     return report.error().code == ErrorCode::kInvalidArgument ? 2 : 1;
   }
   if (options.json) {
@@ -60,7 +66,7 @@ int runLeadsFind(const LeadsFindOptions& options) {
     std::cerr << "callflow: leads find: give one of --phone NUMBER or --reference TEXT\n";
     return 2;
   }
-  auto database = openDatabaseOrReport(options.db_path, options.country);
+  auto database = openDatabaseOrReport(options.db_path, options.country, true);
   if (!database) return 1;
   Result<std::vector<Lead>> leads = std::vector<Lead>();
   if (!options.phone.empty()) {
@@ -113,7 +119,7 @@ int runUsersAdd(const UsersAddOptions& options) {
 }
 
 int runCallsList(const CallsListOptions& options) {
-  auto database = openDatabaseOrReport(options.db_path, std::string(kDefaultCountry));
+  auto database = openDatabaseOrReport(options.db_path, std::string(kDefaultCountry), true);
   if (!database) return 1;
   auto records = database->listCalls(options.limit, false);
   if (!records) {

@@ -1,5 +1,6 @@
 // SetProperty: copies a value into an IvrData property (`{{LeadField}}`), a call variable
-// (`{{call.name}}`; when the call has a lead, the lead's field is written in the store too) or a
+// (`{{call.name}}`; when the call has a lead, the lead's field is written in the store too,
+// except call.phonenum, which is the caller's number) or a
 // dynamic property (`{{dynamic.Tier}}`). The source is a data path (DataBin), a call variable, a
 // dynamic property, or free text with fillpoints. Exits: output; error when the source has no
 // value, or the lead could not be written.
@@ -57,6 +58,8 @@ class SetProperty : public Element {
   static boost::asio::awaitable<Result<void>> writeToLead(Call& call, CallVariable variable,
                                                           const std::string& value) {
     std::optional<LeadField> field = leadFieldOf(variable);
+    // call.phonenum is the caller's own number (LookupLead leaves it so), not the lead's.
+    if (field == LeadField::kPhoneNum) field.reset();
     LeadStore* store = call.services().leads;
     const std::string& lead_text = call.variable(CallVariable::kLeadId);
     std::int64_t lead_id = 0;

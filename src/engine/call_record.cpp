@@ -4,6 +4,7 @@
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 
+#include "callflow/utf8.h"
 #include "engine/secrets.h"
 #include "engine/trace_json.h"
 
@@ -22,11 +23,11 @@ CallRecord completedCallRecord(const Flow& flow, const Call& call, std::string u
   record.started_ms = started_ms;
   record.ended_ms = ended_ms;
   record.status = "completed";
-  record.from = redact(call.variable(CallVariable::kPhoneNum), call.secrets());
-  record.to = redact(call.variable(CallVariable::kDnis), call.secrets());
+  record.from = toValidUtf8(redact(call.variable(CallVariable::kPhoneNum), call.secrets()));
+  record.to = toValidUtf8(redact(call.variable(CallVariable::kDnis), call.secrets()));
   record.flow = flow.name;
   record.flow_version = flow_version;
-  record.result_code = redact(trace.result_code, call.secrets());
+  record.result_code = toValidUtf8(redact(trace.result_code, call.secrets()));
   record.hung_up_by = hungUpByName(trace.hung_up_by);
   for (const TraceStep& step : trace.steps) {
     record.path.push_back(flow.nodes[static_cast<std::size_t>(step.element)].name);

@@ -2,6 +2,7 @@
 
 #include <boost/json/array.hpp>
 
+#include "callflow/utf8.h"
 #include "engine/secrets.h"
 
 namespace callflow {
@@ -17,7 +18,10 @@ const std::string& nameOf(const Flow& flow, int element) {
 boost::json::object traceToJson(const Flow& flow, const Call& call) {
   const Trace& trace = call.trace();
   const SecretMap* secrets = call.secrets();
-  auto clean = [&](std::string_view s) { return boost::json::string(redact(s, secrets)); };
+  // Redacted, and valid UTF-8 (an API may answer in Latin-1; JSON readers refuse such bytes).
+  auto clean = [&](std::string_view s) {
+    return boost::json::string(toValidUtf8(redact(s, secrets)));
+  };
 
   boost::json::object out;
   out["flow"] = flow.name;

@@ -6,10 +6,12 @@
 #include <boost/json.hpp>
 #include <boost/url/parse_query.hpp>
 
+#include "callflow/utf8.h"
 #include "elements/elements.h"
 #include "engine/call_record.h"
 #include "engine/runner.h"
 #include "engine/script_channel.h"
+#include "engine/trace_json.h"
 #include "flow/problems_json.h"
 #include "server/context.h"
 #include "store/lead_json.h"
@@ -38,7 +40,11 @@ std::optional<std::string> queryParam(const Request& request, std::string_view n
   return std::nullopt;
 }
 
+// The list endpoints' parameters; a query that is not valid percent-encoding is an error.
 Result<int> limitParam(const Request& request, int fallback) {
+  if (!boost::urls::parse_query(request.query)) {
+    return fail(ErrorCode::kInvalidArgument, "the query string is not valid percent-encoding");
+  }
   auto text = queryParam(request, "limit");
   if (!text) return fallback;
   auto limit = parseId(*text, "limit");
@@ -70,14 +76,8 @@ boost::asio::awaitable<Response> signIn(ServerContext& context, const Request& r
   }
   AuthResult result = co_await context.auth.password(
       std::string(name->get_string()), std::string(password->get_string()), request.remote);
-  if (result.outcome == AuthOutcome::kThrottled) {
-    co_return Response::error(429, "too many failed sign-ins from this address; wait a minute");
-  }
-  if (result.outcome == AuthOutcome::kUnavailable) {
-    co_return Response::error(503, "the user database is unavailable");
-  }
   if (result.outcome != AuthOutcome::kOk) {
-    co_return Response::error(401, "wrong user name or password");
+    co_return std::get<Response>(authDenial(result.outcome, "Bearer"));
   }
   Result<std::string> token = std::string();
   co_await context.writer.run(
@@ -213,18 +213,23 @@ boost::asio::awaitable<Response> runTestCall(ServerContext& context,
   call.services().leads = &leads;
   call.services().http = &context.http;
   ScriptChannel line(std::move(script));
-  std::string uuid = newCallUuid();
-  std::int64_t started = nowMs();
+  // The record exists from the start (status open): a call cut short by a crash is closed as
+  // interrupted at the next start rather than lost.
+  CallRecord opening;
+  opening.uuid = newCallUuid();
+  opening.started_ms = nowMs();
+  opening.status = "open";
+  opening.from = toValidUtf8(from);
+  opening.to = toValidUtf8(to);
+  opening.flow = flow->name;
+  opening.flow_version = version;
+  std::string uuid = opening.uuid;
+  context.storeRecord(opening, true);
   co_await runCall(*flow, call, line);
-  CallRecord record = completedCallRecord(*flow, call, uuid, started, nowMs(), version);
   context.calls.record(*flow, call);
-  boost::json::value trace = boost::json::parse(record.trace_json);
-  context.writer.post([record = std::move(record)](Database& db) {
-    if (auto written = db.finishCall(record); !written) {
-      std::fprintf(stderr, "callflow: call %s: the record was not written: %s\n",
-                   record.uuid.c_str(), written.error().message.c_str());
-    }
-  });
+  boost::json::object trace = traceToJson(*flow, call);
+  context.storeRecord(completedCallRecord(*flow, call, uuid, opening.started_ms, nowMs(), version),
+                      false);
   co_return Response::json(
       200,
       boost::json::object{{"uuid", uuid}, {"flowVersion", version}, {"trace", std::move(trace)}});

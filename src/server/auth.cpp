@@ -46,13 +46,23 @@ bool Authenticator::throttled(std::string_view host) {
   return found->second.count >= kMaxFailuresPerMinute;
 }
 
-void Authenticator::failed(std::string_view host) {
-  if (failures_.size() >= kMaxRemembered) failures_.clear();
+bool Authenticator::failed(std::string_view host) {
+  auto now = Clock::now();
+  if (failures_.size() >= kMaxRemembered && failures_.find(std::string(host)) == failures_.end()) {
+    std::erase_if(failures_, [&](const auto& entry) { return now >= entry.second.window_end; });
+    if (failures_.size() >= kMaxRemembered) return false;
+  }
   Failures& entry = failures_[std::string(host)];
-  if (entry.count == 0 || Clock::now() >= entry.window_end) {
-    entry = Failures{0, Clock::now() + std::chrono::seconds(60)};
+  if (entry.count == 0 || now >= entry.window_end) {
+    entry = Failures{0, now + std::chrono::seconds(60)};
   }
   ++entry.count;
+  return true;
+}
+
+void Authenticator::forgive(std::string_view host) {
+  auto found = failures_.find(std::string(host));
+  if (found != failures_.end() && found->second.count > 0) --found->second.count;
 }
 
 boost::asio::awaitable<AuthResult> Authenticator::basic(std::string_view authorization,
@@ -68,8 +78,7 @@ boost::asio::awaitable<AuthResult> Authenticator::basic(std::string_view authori
   if (throttled(host)) co_return AuthResult{AuthOutcome::kThrottled};
   auto credentials = parseBasicAuth(authorization);
   if (!credentials) {
-    failed(host);
-    co_return AuthResult{AuthOutcome::kBad};
+    co_return AuthResult{failed(host) ? AuthOutcome::kBad : AuthOutcome::kThrottled};
   }
   AuthResult result =
       co_await password(std::move(credentials->first), std::move(credentials->second), remote);
@@ -84,13 +93,17 @@ boost::asio::awaitable<AuthResult> Authenticator::password(std::string name, std
                                                            std::string_view remote) {
   std::string host(remoteHost(remote));
   if (throttled(host)) co_return AuthResult{AuthOutcome::kThrottled};
+  if (checks_in_flight_ >= kMaxChecksInFlight) co_return AuthResult{AuthOutcome::kBusy};
+  // Counted as a failure now, forgiven if it succeeds: parallel guesses cannot all get in
+  // before the first one fails.
+  if (!failed(host)) co_return AuthResult{AuthOutcome::kThrottled};
+  ++checks_in_flight_;
   Result<std::optional<User>> user = std::optional<User>();
   co_await checker_.run([&](Database& db) { user = db.verifyUser(name, password); });
+  --checks_in_flight_;
   if (!user) co_return AuthResult{AuthOutcome::kUnavailable};
-  if (!*user) {
-    failed(host);
-    co_return AuthResult{AuthOutcome::kBad};
-  }
+  if (!*user) co_return AuthResult{AuthOutcome::kBad};
+  forgive(host);
   co_return AuthResult{AuthOutcome::kOk, **user};
 }
 
@@ -99,16 +112,10 @@ AuthResult Authenticator::bearer(std::string_view authorization, std::string_vie
   std::string host(remoteHost(remote));
   if (throttled(host)) return AuthResult{AuthOutcome::kThrottled};
   auto token = parseBearer(authorization);
-  if (!token) {
-    failed(host);
-    return AuthResult{AuthOutcome::kBad};
-  }
+  if (!token) return AuthResult{failed(host) ? AuthOutcome::kBad : AuthOutcome::kThrottled};
   auto user = reader_.userForToken(*token);
   if (!user) return AuthResult{AuthOutcome::kUnavailable};
-  if (!*user) {
-    failed(host);
-    return AuthResult{AuthOutcome::kBad};
-  }
+  if (!*user) return AuthResult{failed(host) ? AuthOutcome::kBad : AuthOutcome::kThrottled};
   return AuthResult{AuthOutcome::kOk, **user};
 }
 

@@ -4,8 +4,10 @@
 // (a check costs tens of milliseconds by design, so it never runs on the HTTP loop or the
 // database writer). A good Authorization value is then remembered for a minute, keyed by its
 // keyed BLAKE2b hash (the password itself is not kept), so a client that sends the same header
-// on every request pays for one check. A source with too many failures in a minute is refused
-// without a check (429) until the minute is over. Used from one event-loop thread.
+// on every request pays for one check. Every check counts as a failure of its source until it
+// succeeds, so a burst of parallel guesses is throttled too: a source with 20 within a minute is
+// refused without a check (429) until the minute is over; past 32 checks in progress in all, new
+// ones are refused (503) rather than queued. Used from one event-loop thread.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -19,7 +21,7 @@
 
 namespace callflow {
 
-enum class AuthOutcome { kOk, kMissing, kBad, kThrottled, kUnavailable };
+enum class AuthOutcome { kOk, kMissing, kBad, kThrottled, kBusy, kUnavailable };
 
 struct AuthResult {
   AuthOutcome outcome = AuthOutcome::kMissing;
@@ -39,6 +41,7 @@ class Authenticator {
                                               std::string_view remote);
 
   static constexpr int kMaxFailuresPerMinute = 20;
+  static constexpr int kMaxChecksInFlight = 32;
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -52,13 +55,15 @@ class Authenticator {
   };
   std::string cacheKey(std::string_view authorization) const;
   bool throttled(std::string_view host);
-  void failed(std::string_view host);
+  bool failed(std::string_view host);  // false: too many sources tracked to take another
+  void forgive(std::string_view host);
 
   DbWorker& checker_;
   Database& reader_;
   std::string key_;  // random per process
   std::unordered_map<std::string, Remembered> remembered_;
   std::unordered_map<std::string, Failures> failures_;
+  int checks_in_flight_ = 0;
 };
 
 // The host part of "127.0.0.1:53312" or "[::1]:53312".

@@ -2,13 +2,13 @@
 
 #include <boost/json.hpp>
 #include <charconv>
+#include <cstdio>
 
 #include "flow/json_text.h"
 
 namespace callflow {
-namespace {
 
-ServerContext::Who denial(AuthOutcome outcome, std::string_view scheme) {
+ServerContext::Who authDenial(AuthOutcome outcome, std::string_view scheme) {
   Response response;
   switch (outcome) {
     case AuthOutcome::kMissing:
@@ -23,6 +23,10 @@ ServerContext::Who denial(AuthOutcome outcome, std::string_view scheme) {
       response = Response::error(429, "too many failed sign-ins from this address; wait a minute");
       response.headers.emplace_back("Retry-After", "60");
       break;
+    case AuthOutcome::kBusy:
+      response = Response::error(503, "too many sign-ins in progress; try again in a moment");
+      response.headers.emplace_back("Retry-After", "1");
+      break;
     case AuthOutcome::kUnavailable:
     case AuthOutcome::kOk:
       response = Response::error(503, "the user database is unavailable");
@@ -30,6 +34,8 @@ ServerContext::Who denial(AuthOutcome outcome, std::string_view scheme) {
   }
   return response;
 }
+
+namespace {
 
 ServerContext::Who allowed(const User& user, std::initializer_list<std::string_view> roles) {
   for (std::string_view role : roles) {
@@ -50,14 +56,14 @@ MetricLabels label(std::string name, std::string value) {
 ServerContext::Who ServerContext::bearer(const Request& request,
                                          std::initializer_list<std::string_view> roles) {
   AuthResult result = auth.bearer(request.header("Authorization"), request.remote);
-  if (result.outcome != AuthOutcome::kOk) return denial(result.outcome, "Bearer");
+  if (result.outcome != AuthOutcome::kOk) return authDenial(result.outcome, "Bearer");
   return allowed(result.user, roles);
 }
 
 boost::asio::awaitable<ServerContext::Who> ServerContext::basic(const Request& request,
                                                                 std::string_view role) {
   AuthResult result = co_await auth.basic(request.header("Authorization"), request.remote);
-  if (result.outcome != AuthOutcome::kOk) co_return denial(result.outcome, "Basic");
+  if (result.outcome != AuthOutcome::kOk) co_return authDenial(result.outcome, "Basic");
   co_return allowed(result.user, {role});
 }
 
@@ -88,6 +94,17 @@ Result<std::int64_t> parseId(std::string_view text, std::string_view what) {
                 std::string(what) + " \"" + std::string(text) + "\" is not a number");
   }
   return id;
+}
+
+void ServerContext::storeRecord(CallRecord record, bool begin) {
+  writer.post([record = std::move(record), begin, failures = record_write_failures](Database& db) {
+    Result<void> written = begin ? db.beginCall(record) : db.finishCall(record);
+    if (!written) {
+      failures.inc();
+      std::fprintf(stderr, "callflow serve: call %s: the record was not written: %s\n",
+                   record.uuid.c_str(), written.error().message.c_str());
+    }
+  });
 }
 
 void CallMetrics::record(const Flow& flow, const Call& call) const {

@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "callflow/call.h"
+#include "callflow/call_record.h"
 #include "flow/flow.h"
 #include "server/auth.h"
 #include "server/metrics.h"
@@ -43,6 +44,11 @@ struct ServerContext {
   const SecretMap& secrets;
   HttpClient& http;
   std::map<std::string, DeployedFlow, std::less<>> flows;
+  Counter record_write_failures;
+
+  // Queues a call record for the writer (begin: the record of a call that starts, status open;
+  // else its final record). A failed write is logged and counted, never silent.
+  void storeRecord(CallRecord record, bool begin);
 
   // The user behind a Bearer token (admin API) or Basic credentials (Lead Web API), or the
   // 401/403/429/503 response to send instead. roles: those allowed, e.g. {"admin"}. (basic
@@ -51,6 +57,9 @@ struct ServerContext {
   Who bearer(const Request& request, std::initializer_list<std::string_view> roles);
   boost::asio::awaitable<Who> basic(const Request& request, std::string_view role);
 };
+
+// The 401 (with WWW-Authenticate: scheme), 429, 503 response for an authentication outcome.
+std::variant<User, Response> authDenial(AuthOutcome outcome, std::string_view scheme);
 
 void addLeadWebApi(Router& router, ServerContext& context);
 void addAdminApi(Router& router, ServerContext& context);

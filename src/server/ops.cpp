@@ -9,13 +9,18 @@ namespace callflow {
 void addOpsEndpoints(Router& router, ServerContext& context) {
   router.add("GET", "/healthz",
              [&context](const Request&, const PathParams&) -> boost::asio::awaitable<Response> {
-               // The database answers a read: the store is usable.
-               auto count = context.reader.countLeads();
-               boost::json::object out{{"status", count ? "ok" : "degraded"},
-                                       {"database", count ? "ok" : count.error().message},
+               // The file answers a read, and the writer keeps up with its queue.
+               constexpr std::size_t kMaxQueue = 10000;
+               auto read = context.reader.ping();
+               std::size_t queued = context.writer.queued();
+               bool ok = read && queued < kMaxQueue;
+               boost::json::object out{{"status", ok ? "ok" : "degraded"},
+                                       {"database", !read                 ? read.error().message
+                                                    : queued >= kMaxQueue ? "the writer is behind"
+                                                                          : "ok"},
                                        {"flows", context.flows.size()},
-                                       {"dbQueue", context.writer.queued()}};
-               co_return Response::json(count ? 200 : 503, out);
+                                       {"dbQueue", queued}};
+               co_return Response::json(ok ? 200 : 503, out);
              });
   router.add("GET", "/metrics",
              [&context](const Request&, const PathParams&) -> boost::asio::awaitable<Response> {

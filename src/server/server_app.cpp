@@ -36,7 +36,9 @@ Result<std::string> readFile(const std::filesystem::path& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// Saves each valid flow of dir whose text differs from its latest stored version as a new
+constexpr const char* kDeployedBy = "callflow serve --flows";
+
+// Saves each valid flow of dir whose text changed since it was last deployed from dir as a new
 // version. A flow with errors is reported and left out: the stored version (if any) stays.
 Result<void> deployDirectory(const std::string& dir, DbWorker& writer) {
   std::error_code ec;
@@ -59,17 +61,41 @@ Result<void> deployDirectory(const std::string& dir, DbWorker& writer) {
       std::cerr << "callflow serve: " << path.string() << " not deployed (it has errors)\n";
       continue;
     }
+    // Deployed when the file changed since it was last deployed from the directory; a version
+    // saved since through the admin API is newer than the file and stays.
+    const std::string name = loaded.flow->name;
     Result<int> version = 0;
+    std::string note;
     writer.runSync([&](Database& db) {
-      auto latest = db.flow(loaded.flow->name);
-      if (!latest) {
-        version = latest.error();
-      } else if (*latest && (*latest)->body == *text) {
-        version = (*latest)->version;
-      } else {
-        version = db.saveFlow(loaded.flow->name, *text, "callflow serve --flows");
+      auto versions = db.flowVersions(name);
+      if (!versions) {
+        version = versions.error();
+        return;
       }
+      const FlowVersion* from_dir = nullptr;
+      for (const FlowVersion& v : *versions) {
+        if (v.saved_by == kDeployedBy) {
+          from_dir = &v;
+          break;
+        }
+      }
+      if (from_dir) {
+        auto body = db.flow(name, from_dir->version);
+        if (!body) {
+          version = body.error();
+          return;
+        }
+        if (*body && (*body)->body == *text) return;  // unchanged since its last deployment
+      }
+      if (!versions->empty() && versions->front().saved_by != kDeployedBy) {
+        note = "flow \"" + name + "\" has a newer version (" +
+               std::to_string(versions->front().version) + ", saved by " +
+               versions->front().saved_by + "); " + path.string() + " is not deployed";
+        return;
+      }
+      version = db.saveFlow(name, *text, kDeployedBy);
     });
+    if (!note.empty()) std::cerr << "callflow serve: " << note << '\n';
     if (!version) return version.error();
   }
   return {};
@@ -86,6 +112,10 @@ ServerApp::~ServerApp() {
 std::uint16_t ServerApp::port() const { return parts_->server->port(); }
 
 void ServerApp::stop() { parts_->server->stop(); }
+
+void ServerApp::flushDatabase() {
+  parts_->writer->runSync([](Database&) {});
+}
 
 Result<std::unique_ptr<ServerApp>> ServerApp::start(boost::asio::io_context& loop,
                                                     const ServeConfig& config) {

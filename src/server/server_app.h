@@ -39,7 +39,10 @@ class ServerApp {
   ~ServerApp();
 
   std::uint16_t port() const;
+  // Stops accepting and closes the connections; handlers already running finish.
   void stop();
+  // Blocks until the database writer has run every job queued so far.
+  void flushDatabase();
 
   struct Parts;
 

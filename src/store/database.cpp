@@ -114,6 +114,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, Databa
   if (std::filesystem::is_directory(path, ignored)) {
     return fail(ErrorCode::kInvalidArgument, "database \"" + path + "\" is a directory");
   }
+  bool created = !std::filesystem::exists(path, ignored);
   std::unique_ptr<Database> database(new Database(path, std::move(options)));
   int flags = database->options_.read_only ? SQLite::OPEN_READONLY
                                            : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE;
@@ -122,6 +123,11 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, Databa
   } catch (const SQLite::Exception& e) {
     return fail(ErrorCode::kUnavailable,
                 "cannot open database \"" + path + "\": " + std::string(e.what()));
+  }
+  if (created && !database->options_.read_only) {
+    // Leads and password hashes: the owner's alone (SQLite gives -wal and -shm the same mode).
+    std::filesystem::permissions(
+        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ignored);
   }
   if (auto configured = database->configure(); !configured) {
     return fail(configured.error().code,
@@ -208,6 +214,10 @@ Result<std::string> Database::integrityCheck() {
     }
     return report;
   });
+}
+
+Result<void> Database::ping() {
+  return sqliteGuard("reading the database", [&] { statement("SELECT 1")->executeStep(); });
 }
 
 Result<void> Database::exec(const char* sql) {

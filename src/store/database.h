@@ -74,6 +74,7 @@ class Database {
   // read back from the connection (RELIABILITY.md D11), for the start-up log.
   Result<std::string> settingsReport();
   Result<std::string> integrityCheck();  // "ok" or SQLite's list of problems
+  Result<void> ping();                   // a trivial query: the file answers
 
   // Leads. Phone numbers are matched on their key (store/phone.h).
   Result<std::int64_t> insertLead(const Lead& lead);
@@ -126,7 +127,17 @@ class Database {
     if (in_transaction_) return fn();
     if (auto begun = exec("BEGIN IMMEDIATE"); !begun) return begun.error();
     in_transaction_ = true;
+    // If fn throws, the transaction is rolled back and the flag cleared on the way out.
+    struct Guard {
+      Database& db;
+      bool done = false;
+      ~Guard() {
+        db.in_transaction_ = false;
+        if (!done) (void)db.exec("ROLLBACK");
+      }
+    } guard{*this};
     auto result = fn();
+    guard.done = true;
     in_transaction_ = false;
     if (result) {
       if (auto committed = exec("COMMIT"); !committed) {

@@ -6,6 +6,8 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+#include <exception>
 #include <future>
 
 namespace callflow {
@@ -30,7 +32,11 @@ void DbWorker::loop() {
     Job job = std::move(jobs_.front());
     jobs_.pop_front();
     lock.unlock();
-    job(*database_);
+    try {
+      job(*database_);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "callflow: a database job failed: %s\n", e.what());
+    }
     lock.lock();
     ++jobs_run_;
   }
@@ -47,8 +53,11 @@ void DbWorker::post(Job job) {
 void DbWorker::runSync(Job job) {
   std::promise<void> done;
   post([&](Database& database) {
+    struct Resume {  // also when job throws
+      std::promise<void>& done;
+      ~Resume() { done.set_value(); }
+    } resume{done};
     job(database);
-    done.set_value();
   });
   done.get_future().wait();
 }
@@ -64,8 +73,14 @@ boost::asio::awaitable<void> DbWorker::run(Job job) {
     auto shared = std::make_shared<decltype(handler)>(std::move(handler));
     auto tracked = boost::asio::prefer(executor, boost::asio::execution::outstanding_work.tracked);
     post([&job, shared, tracked](Database& database) {
+      struct Resume {  // also when job throws
+        const decltype(shared)& handler;
+        const decltype(tracked)& executor;
+        ~Resume() {
+          boost::asio::post(executor, [handler = handler] { (*handler)(); });
+        }
+      } resume{shared, tracked};
       job(database);
-      boost::asio::post(tracked, [shared] { (*shared)(); });
     });
   };
   co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void()>(

@@ -3,7 +3,8 @@
 // Calls, the admin API and the CLI hand it jobs; it runs them in order, so SQLite's blocking
 // I/O (fsync on commit, a busy wait on a lock) never runs on an event loop. `run` suspends the
 // calling coroutine until its job has run, then resumes it on its own executor; `post` queues a
-// job nobody waits for (call records: a call never waits for its record to be written).
+// job nobody waits for (call records: a call never waits for its record to be written). A job
+// that throws is a bug: it is logged and the worker goes on.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

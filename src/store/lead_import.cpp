@@ -3,6 +3,7 @@
 #include <charconv>
 #include <optional>
 
+#include "callflow/utf8.h"
 #include "store/csv.h"
 #include "store/phone.h"
 
@@ -13,29 +14,6 @@ struct Column {
   std::optional<LeadField> field;
   int custom_id = -1;
 };
-
-// Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
-bool validUtf8(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
-    unsigned char c = byte(0);
-    std::size_t length = c < 0x80                 ? 1
-                         : c >= 0xC2 && c <= 0xDF ? 2
-                         : c >= 0xE0 && c <= 0xEF ? 3
-                         : c >= 0xF0 && c <= 0xF4 ? 4
-                                                  : 0;
-    if (length == 0 || i + length > text.size()) return false;
-    for (std::size_t k = 1; k < length; ++k) {
-      if ((byte(k) & 0xC0) != 0x80) return false;
-    }
-    if ((c == 0xE0 && byte(1) < 0xA0) || (c == 0xED && byte(1) > 0x9F) ||
-        (c == 0xF0 && byte(1) < 0x90) || (c == 0xF4 && byte(1) > 0x8F)) {
-      return false;
-    }
-    i += length;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -49,7 +27,8 @@ int customFieldId(std::string_view name) {
   return id;
 }
 
-Result<ImportReport> importLeadsCsv(Database& database, std::istream& in, int batch_size) {
+Result<ImportReport> importLeadsCsv(Database& database, std::istream& in, int batch_size,
+                                    ImportReport* progress) {
   CsvReader reader(in);
   CsvRecord header;
   if (!reader.next(header)) return fail(ErrorCode::kInvalidArgument, "the file is empty");
@@ -97,6 +76,7 @@ Result<ImportReport> importLeadsCsv(Database& database, std::istream& in, int ba
     });
     if (!stored) return stored.error();
     report.imported += *stored;
+    if (progress) *progress = report;
     batch.clear();
     return {};
   };
@@ -120,7 +100,7 @@ Result<ImportReport> importLeadsCsv(Database& database, std::istream& in, int ba
     std::string problem;
     for (std::size_t i = 0; i < columns.size() && problem.empty(); ++i) {
       std::string& value = record.fields[i];
-      if (!validUtf8(value)) {
+      if (!isValidUtf8(value)) {
         problem = "column " + std::to_string(i + 1) + " is not valid UTF-8";
       } else if (value.size() > 4096) {
         problem = "column " + std::to_string(i + 1) + " is longer than 4096 bytes";
@@ -143,6 +123,7 @@ Result<ImportReport> importLeadsCsv(Database& database, std::istream& in, int ba
       if (auto flushed = flush(); !flushed) return flushed.error();
     }
   }
+  if (in.bad()) return fail(ErrorCode::kUnavailable, "reading the file failed");
   if (auto flushed = flush(); !flushed) return flushed.error();
   return report;
 }

@@ -18,8 +18,11 @@ struct ImportReport {
   std::vector<std::pair<int, std::string>> rejected;  // line, reason
 };
 
-// Fails (nothing imported) when the header row is unusable; otherwise reports each row.
-Result<ImportReport> importLeadsCsv(Database& database, std::istream& in, int batch_size = 500);
+// Fails (nothing imported) when the header row is unusable; otherwise reports each row. When the
+// database or the file fails midway, the batches committed before stay, and `progress` (if
+// given) says how many leads they held.
+Result<ImportReport> importLeadsCsv(Database& database, std::istream& in, int batch_size = 500,
+                                    ImportReport* progress = nullptr);
 
 // Parses "field:158" into 158; -1 when name is not a custom field name.
 int customFieldId(std::string_view name);

@@ -1,6 +1,7 @@
 // Leads, their custom fields and the do-not-call list (store/database.h).
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "callflow/utf8.h"
 #include "store/database.h"
 #include "store/sqlite_guard.h"
 
@@ -23,6 +24,32 @@ constexpr const char* kSetField[kLeadFieldCount] = {
     "UPDATE leads SET campaignid = ?, updated_ms = ? WHERE id = ?",
     "UPDATE leads SET listid = ?, updated_ms = ? WHERE id = ?",
 };
+
+// What a lead field may hold, whoever writes it (import, APIs, SetProperty): well-formed UTF-8
+// without NUL, at most 4096 bytes. Anything else would come back out as invalid JSON.
+Result<void> checkText(std::string_view value, std::string_view field) {
+  if (value.size() > 4096) {
+    return fail(ErrorCode::kInvalidArgument,
+                "lead field " + std::string(field) + " is longer than 4096 bytes");
+  }
+  if (value.find('\0') != std::string_view::npos || !isValidUtf8(value)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "lead field " + std::string(field) + " is not UTF-8 text without NUL");
+  }
+  return {};
+}
+
+Result<void> checkLead(const Lead& lead) {
+  for (std::size_t i = 0; i < kLeadFieldCount; ++i) {
+    if (auto ok = checkText(lead.fields[i], leadFieldName(static_cast<LeadField>(i))); !ok) {
+      return ok;
+    }
+  }
+  for (const auto& [id, value] : lead.custom) {
+    if (auto ok = checkText(value, "field:" + std::to_string(id)); !ok) return ok;
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -57,6 +84,7 @@ Result<void> Database::writeCustomFields(std::int64_t id,
 }
 
 Result<std::int64_t> Database::insertLead(const Lead& lead) {
+  if (auto ok = checkLead(lead); !ok) return ok.error();
   return transaction([&]() -> Result<std::int64_t> {
     auto id = sqliteGuard("storing a lead", [&] {
       auto insert = statement(
@@ -142,6 +170,7 @@ Result<std::vector<Lead>> Database::listLeads(int limit, std::int64_t after_id) 
 }
 
 Result<bool> Database::updateLead(const Lead& lead) {
+  if (auto ok = checkLead(lead); !ok) return ok.error();
   return transaction([&]() -> Result<bool> {
     auto changed = sqliteGuard("updating a lead", [&] {
       auto update = statement(
@@ -169,6 +198,7 @@ Result<bool> Database::updateLead(const Lead& lead) {
 }
 
 Result<bool> Database::setLeadField(std::int64_t id, LeadField field, std::string_view value) {
+  if (auto ok = checkText(value, leadFieldName(field)); !ok) return ok.error();
   return sqliteGuard("updating a lead field", [&] {
     std::string text(value);
     if (field == LeadField::kPhoneNum) {
@@ -189,6 +219,7 @@ Result<bool> Database::setLeadField(std::int64_t id, LeadField field, std::strin
 }
 
 Result<bool> Database::setCustomField(std::int64_t id, int field_id, std::string_view value) {
+  if (auto ok = checkText(value, "field:" + std::to_string(field_id)); !ok) return ok.error();
   return transaction([&]() -> Result<bool> {
     auto exists = sqliteGuard("updating a custom field", [&] {
       auto touch = statement("UPDATE leads SET updated_ms = ? WHERE id = ?");

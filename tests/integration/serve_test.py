@@ -12,6 +12,7 @@ free port and is killed at the end whatever happens.
 """
 import base64
 import http.client
+import http.server
 import json
 import os
 import re
@@ -731,7 +732,7 @@ def test_call(c):
     while time.monotonic() < deadline:
         r = s.request("GET", "/api/v1/calls", auth=c.sup)
         calls = (r.json or {}).get("calls", [])
-        if len(calls) >= 3:
+        if len(calls) >= 3 and all(x.get("status") == "completed" for x in calls[:3]):
             break
         time.sleep(0.05)
     uuids = [x.get("uuid") for x in calls]
@@ -920,6 +921,9 @@ def restart(c):
         db.commit()
     finally:
         db.close()
+    # The file of Targets changes on disk too, but version 2 (saved through the API) is newer.
+    edited = dict(TARGETS_FLOW, description="edited on disk after version 2")
+    write(os.path.join(c.flows_dir, "targets.json"), json.dumps(edited, indent=2))
     ok = s.start()
     check("restart: the server starts again on the same port", ok, s.stderr())
     if not ok:
@@ -928,9 +932,11 @@ def restart(c):
     check("restart: stderr says 1 record was closed as interrupted",
           re.search(r"\b1 call record\(s\) left open .* closed as interrupted", err) is not None,
           err)
-    check("restart: stderr says the changed Targets file is saved as version 3",
-          'flow "Targets" version 3 is live' in err and 'flow "LeadField" version 1 is live' in err,
-          err)
+    # The admin saved Targets version 2 through the API: the changed file does not replace it.
+    check("restart: a changed file does not replace a newer version saved through the API",
+          'flow "Targets" has a newer version (2, saved by boss)' in err
+          and 'flow "Targets" version 2 is live' in err
+          and 'flow "LeadField" version 1 is live' in err, err)
     r = s.request("GET", "/api/v1/calls/x-open", auth=c.admin)
     check("restart: tokens survive; GET /calls/x-open shows status interrupted",
           r.status == 200 and (r.json or {}).get("status") == "interrupted", r)
@@ -955,8 +961,8 @@ def restart(c):
     check("restart: the test call's record is still there",
           r.status == 200 and (r.json or {}).get("resultCode") == "COMPLETED", r)
     r = s.request("GET", "/api/v1/flows/Targets/versions", auth=c.sup)
-    check("restart: Targets has versions 3, 2, 1",
-          [v.get("version") for v in (r.json or {}).get("versions", [])] == [3, 2, 1], r)
+    check("restart: Targets still has versions 2, 1",
+          [v.get("version") for v in (r.json or {}).get("versions", [])] == [2, 1], r)
     db = sqlite3.connect("file:%s?mode=ro" % c.db, uri=True, timeout=10)
     try:
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
@@ -978,7 +984,106 @@ def restart(c):
     status = s.kill(signal.SIGTERM)
     err = s.stderr()
     check("stop: SIGTERM ends serve with status 0 and says so",
-          status == 0 and "SIGTERM, stopping" in err, (status, err[-2000:]))
+          status == 0 and "SIGTERM, finishing the requests in progress" in err
+          and "callflow serve: stopped" in err, (status, err[-2000:]))
+    return True
+
+
+class LatinOneHandler(http.server.BaseHTTPRequestHandler):
+    """An API that answers in Latin-1, not UTF-8 ("M\\xfcller")."""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        body = b"M\xfcller"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; charset=iso-8859-1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def hostile(c):
+    """Bad input from outside: a Latin-1 API answer, bad query strings, a burst of guesses,
+    a database path that does not exist."""
+    s = c.server
+    ok = s.start()
+    check("hostile: the server starts again", ok, s.stderr())
+    if not ok:
+        return False
+    api = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LatinOneHandler)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    try:
+        flow = {
+            "format": 1, "name": "Latin", "start": "Find",
+            "elements": [
+                {"name": "Find", "type": "LookupLead", "next": {"output": "Get"}},
+                {"name": "Get", "type": "ApiRequest", "action": "GET", "timeout": 5,
+                 "url": "http://127.0.0.1:%d/name" % api.server_address[1],
+                 "next": {"output": "Say"}},
+                {"name": "Say", "type": "TextToSpeech", "text": "Hello {{Get.Result}}",
+                 "next": {"output": "Keep"}},
+                {"name": "Keep", "type": "SetProperty",
+                 "destination": {"type": "CallProperty", "name": "call.name2"},
+                 "source": {"type": "DataBin", "name": "Get.Result"},
+                 "next": {"output": "Kept", "error": "NotKept"}},
+                {"name": "Kept", "type": "Hangup", "resultCode": "KEPT"},
+                {"name": "NotKept", "type": "Hangup", "resultCode": "NOT_UTF8"},
+            ],
+        }
+        r = s.request("PUT", "/api/v1/flows/Latin", flow, auth=c.admin)
+        check("hostile: PUT a flow calling a Latin-1 API -> 200", r.status == 200, r)
+        r = s.request("POST", "/api/v1/flows/Latin/calls", {"from": "+441632960001"},
+                      auth=c.admin)
+        trace = (r.json or {}).get("trace") or {}
+        check("hostile: a test call whose API answers Latin-1 -> 200 with a valid JSON trace",
+              r.status == 200 and trace.get("said") == ["Hello M\ufffdller"], r)
+        check("hostile: SetProperty refuses to store non-UTF-8 text in the lead (error exit)",
+              trace.get("resultCode") == "NOT_UTF8", r)
+        uuid = (r.json or {}).get("uuid", "none")
+        # The record is written behind the call (a call never waits for it): poll briefly.
+        for _ in range(50):
+            r = s.request("GET", "/api/v1/calls/" + uuid, auth=c.admin)
+            if (r.json or {}).get("status") == "completed":
+                break
+            time.sleep(0.05 * SLOW)
+        check("hostile: that call has its record", r.status == 200
+              and (r.json or {}).get("resultCode") == "NOT_UTF8", r)
+        r = s.request("GET", "/api/v1/leads/1001", auth=c.admin)
+        check("hostile: the lead's name2 is unchanged and the lead reads as JSON",
+              r.status == 200 and "\ufffd" not in json.dumps(r.json or {}), r)
+    finally:
+        api.shutdown()
+    for path in ("/api/v1/leads?phone=%zz", "/api/v1/calls?limit=%zz", "/api/v1/dnc?x=%2"):
+        r = s.request("GET", path, auth=c.admin)
+        check("hostile: GET %s (bad percent-encoding) -> 400" % path, r.status == 400, r)
+    # A burst of parallel guesses: each check counts as a failure until it succeeds, so the
+    # burst is throttled rather than all checked.
+    statuses = []
+    lock = threading.Lock()
+
+    def guess(i):
+        reply = s.request("GET", "/leadservices/api/v2/leads/1001",
+                          auth=basic("ivr", "wrong-%d" % i))
+        with lock:
+            statuses.append(reply.status)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60 * SLOW)
+    check("hostile: 40 parallel wrong passwords: at most 20 are checked, the rest get 429",
+          statuses.count(401) <= 20 and statuses.count(429) >= 20
+          and len(statuses) == 40, sorted(statuses))
+    status = s.kill(signal.SIGTERM)
+    check("hostile: SIGTERM after the burst ends serve with status 0", status == 0,
+          s.stderr()[-2000:])
+    missing = os.path.join(c.work, "no-such.db")
+    status, out, err = cli("calls", "list", "--db", missing)
+    check("hostile: calls list --db of a missing file fails and creates nothing",
+          status != 0 and not os.path.exists(missing) and "cannot open" in err, (status, err))
     return True
 
 
@@ -1074,6 +1179,7 @@ def main():
                 safe("callflow run", cli_runs, c)
                 safe("ops", ops, c)
                 safe("restart", restart, c)
+                safe("hostile input", hostile, c)
         except Exception:  # noqa: BLE001 - reported as a failure
             check("the run completed without an exception", False, traceback.format_exc())
         finally:
