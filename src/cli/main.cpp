@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   run_command->add_option("--db", run.db_path,
                           "Database file: leads from it, the call's record written to it");
   run_command->add_option("--country", run.country,
-                          "Country code for national numbers (with --db; default 44)");
+                          "Country code for national numbers (default 44)");
   run_command->add_option("--secrets", run.secrets_path, "Secrets file (NAME=value, mode 0600)");
   run_command->add_flag("--json", run.json, "Print the trace as one JSON object");
   run_command->add_option("--allow", run.allow,

@@ -100,7 +100,7 @@ int runRun(const RunOptions& options) {
     }
   }
   simulation.secrets = &secrets;
-  MemoryLeadStore memory_leads;
+  MemoryLeadStore memory_leads(options.country);
   std::unique_ptr<DbWorker> database;
   std::unique_ptr<SqliteLeadStore> stored_leads;
   if (!options.db_path.empty()) {

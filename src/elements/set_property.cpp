@@ -37,11 +37,17 @@ class SetProperty : public Element {
         break;
       case Destination::Type::kCallProperty: {
         auto variable = static_cast<CallVariable>(destination_.slot);
-        if (auto written = co_await writeToLead(call, variable, value); !written) {
-          co_return Exit{ExitKind::kError,
-                         -1,
-                         {},
-                         "the lead could not be written: " + written.error().message};
+        Result<void> written = co_await writeToLead(call, variable, value);
+        if (!written) {
+          // Exit::note is a view: literals only.
+          if (written.error().code == ErrorCode::kInvalidArgument) {
+            co_return Exit{ExitKind::kError,
+                           -1,
+                           {},
+                           "the value cannot be stored in the lead (not UTF-8 text, or over "
+                           "4096 bytes)"};
+          }
+          co_return Exit{ExitKind::kError, -1, {}, "the lead could not be written"};
         }
         call.setVariable(variable, std::move(value));
         break;

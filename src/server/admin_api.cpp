@@ -11,6 +11,7 @@
 #include "engine/call_record.h"
 #include "engine/runner.h"
 #include "engine/script_channel.h"
+#include "engine/secrets.h"
 #include "engine/trace_json.h"
 #include "flow/problems_json.h"
 #include "server/context.h"
@@ -183,6 +184,7 @@ boost::asio::awaitable<Response> putFlow(ServerContext& context, const Request& 
   co_await context.writer.run(
       [&](Database& db) { version = db.saveFlow(name, request.body, user.name); });
   if (!version) co_return storeFailure(version.error());
+  addSecretsFromEnvironment(loaded.flow->secret_names, context.secrets);
   context.flows[name] = DeployedFlow{loaded.flow, *version};
   co_return Response::json(
       200, boost::json::object{{"name", name},

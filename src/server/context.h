@@ -41,7 +41,7 @@ struct ServerContext {
   Authenticator& auth;
   Metrics& metrics;
   CallMetrics calls;
-  const SecretMap& secrets;
+  SecretMap& secrets;  // from --secrets, and CALLFLOW_SECRET_* for each flow deployed
   HttpClient& http;
   std::map<std::string, DeployedFlow, std::less<>> flows;
   Counter record_write_failures;

@@ -4,10 +4,10 @@ namespace callflow {
 
 boost::asio::awaitable<Result<std::optional<Lead>>> MemoryLeadStore::findByPhone(
     std::string phone) {
-  std::string wanted = phoneKey(phone, kDefaultCountry);
+  std::string wanted = phoneKey(phone, default_country_);
   if (!wanted.empty()) {
     for (const Lead& lead : leads_) {
-      if (phoneKey(lead.field(LeadField::kPhoneNum), kDefaultCountry) == wanted) {
+      if (phoneKey(lead.field(LeadField::kPhoneNum), default_country_) == wanted) {
         co_return std::optional<Lead>(lead);
       }
     }
@@ -28,7 +28,7 @@ boost::asio::awaitable<Result<std::int64_t>> MemoryLeadStore::create(Lead lead) 
 }
 
 boost::asio::awaitable<Result<void>> MemoryLeadStore::addToDnc(std::string number) {
-  std::string digits = phoneKey(number, kDefaultCountry);
+  std::string digits = phoneKey(number, default_country_);
   if (digits.empty()) {
     co_return fail(ErrorCode::kInvalidArgument, "\"" + std::string(number) + "\" has no digits");
   }

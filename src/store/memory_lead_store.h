@@ -14,6 +14,10 @@ namespace callflow {
 
 class MemoryLeadStore : public LeadStore {
  public:
+  // default_country: of national numbers ("0…"), as DatabaseOptions::default_country.
+  explicit MemoryLeadStore(std::string default_country = std::string(kDefaultCountry))
+      : default_country_(std::move(default_country)) {}
+
   boost::asio::awaitable<Result<std::optional<Lead>>> findByPhone(std::string phone) override;
   boost::asio::awaitable<Result<std::optional<Lead>>> findByReference(
       std::string reference) override;
@@ -31,6 +35,7 @@ class MemoryLeadStore : public LeadStore {
   std::vector<Lead> leads_;
   std::set<std::string> dnc_;
   std::int64_t next_id_ = 1000;
+  std::string default_country_;
 };
 
 }  // namespace callflow
