@@ -69,7 +69,7 @@ int runServe(const ServeOptions& options) {
   constexpr int kDrainSeconds = 10;
   std::mutex mutex;
   std::condition_variable wake;
-  bool stopping = false, drained = false, forced = false;
+  bool drained = false, forced = false;  // under mutex
   std::thread watchdog;
   boost::asio::signal_set signals(loop, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
@@ -78,7 +78,6 @@ int runServe(const ServeOptions& options) {
               << ", finishing the requests in progress\n";
     (*app)->stop();
     std::lock_guard lock(mutex);
-    stopping = true;
     watchdog = std::thread([&] {
       std::unique_lock lock(mutex);
       if (!wake.wait_for(lock, std::chrono::seconds(kDrainSeconds), [&] { return drained; })) {
