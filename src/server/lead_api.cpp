@@ -23,6 +23,15 @@ Result<int> parseFieldId(std::string_view text) {
   return static_cast<int>(*id);
 }
 
+// {id} and {fieldId} of …/leads/{id}/fields/{fieldId}.
+Result<std::pair<std::int64_t, int>> fieldAddress(const PathParams& params) {
+  auto id = parseId(params.get("id"), "lead id");
+  if (!id) return id.error();
+  auto field_id = parseFieldId(params.get("fieldId"));
+  if (!field_id) return field_id.error();
+  return std::pair{*id, *field_id};
+}
+
 boost::asio::awaitable<Response> getLead(ServerContext& context, const Request& request,
                                          const PathParams& params) {
   auto who = co_await context.basic(request, "api");
@@ -39,30 +48,30 @@ boost::asio::awaitable<Response> getField(ServerContext& context, const Request&
                                           const PathParams& params) {
   auto who = co_await context.basic(request, "api");
   if (auto* denied = std::get_if<Response>(&who)) co_return std::move(*denied);
-  auto id = parseId(params.get("id"), "lead id");
-  if (!id) co_return badRequest(id.error().message);
-  auto field_id = parseFieldId(params.get("fieldId"));
-  if (!field_id) co_return badRequest(field_id.error().message);
-  auto value = context.reader.customField(*id, *field_id);
+  auto address = fieldAddress(params);
+  if (!address) co_return badRequest(address.error().message);
+  const std::int64_t id = address->first;
+  const int field_id = address->second;
+  auto value = context.reader.customField(id, field_id);
   if (!value) co_return storeFailure(value.error());
   if (!*value) {
-    auto lead = context.reader.leadById(*id);
+    auto lead = context.reader.leadById(id);
     if (!lead) co_return storeFailure(lead.error());
-    if (!*lead) co_return Response::error(404, "no lead " + std::to_string(*id));
+    if (!*lead) co_return Response::error(404, "no lead " + std::to_string(id));
     co_return Response::error(
-        404, "lead " + std::to_string(*id) + " has no field " + std::to_string(*field_id));
+        404, "lead " + std::to_string(id) + " has no field " + std::to_string(field_id));
   }
-  co_return Response::json(200, boost::json::object{{"FieldId", *field_id}, {"Value", **value}});
+  co_return Response::json(200, boost::json::object{{"FieldId", field_id}, {"Value", **value}});
 }
 
 boost::asio::awaitable<Response> putField(ServerContext& context, const Request& request,
                                           const PathParams& params) {
   auto who = co_await context.basic(request, "api");
   if (auto* denied = std::get_if<Response>(&who)) co_return std::move(*denied);
-  auto id = parseId(params.get("id"), "lead id");
-  if (!id) co_return badRequest(id.error().message);
-  auto field_id = parseFieldId(params.get("fieldId"));
-  if (!field_id) co_return badRequest(field_id.error().message);
+  auto address = fieldAddress(params);
+  if (!address) co_return badRequest(address.error().message);
+  const std::int64_t id = address->first;
+  const int field_id = address->second;
   auto body = parseBody(request);
   if (!body) co_return badRequest(body.error().message);
   const boost::json::object* object = body->if_object();
@@ -72,9 +81,9 @@ boost::asio::awaitable<Response> putField(ServerContext& context, const Request&
     if (key == "Value" && item.is_string()) {
       value = std::string(item.get_string());
     } else if (key == "FieldId" && item.is_int64()) {
-      if (item.get_int64() != *field_id) {
+      if (item.get_int64() != field_id) {
         co_return badRequest("\"FieldId\" " + std::to_string(item.get_int64()) +
-                             " differs from the URL's " + std::to_string(*field_id));
+                             " differs from the URL's " + std::to_string(field_id));
       }
     } else if (key == "Value" || key == "FieldId") {
       co_return badRequest("\"" + std::string(key) + "\" must be " +
@@ -90,10 +99,10 @@ boost::asio::awaitable<Response> putField(ServerContext& context, const Request&
   }
   Result<bool> written = false;
   co_await context.writer.run(
-      [&](Database& db) { written = db.setCustomField(*id, *field_id, value); });
+      [&](Database& db) { written = db.setCustomField(id, field_id, value); });
   if (!written) co_return storeFailure(written.error());
-  if (!*written) co_return Response::error(404, "no lead " + std::to_string(*id));
-  co_return Response::json(200, boost::json::object{{"FieldId", *field_id}, {"Value", value}});
+  if (!*written) co_return Response::error(404, "no lead " + std::to_string(id));
+  co_return Response::json(200, boost::json::object{{"FieldId", field_id}, {"Value", value}});
 }
 
 boost::asio::awaitable<Response> createLead(ServerContext& context, const Request& request,

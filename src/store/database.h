@@ -172,6 +172,8 @@ class Database {
   Statement statement(const char* sql);
   std::string key(std::string_view phone) const;
   Result<Lead> readLead(SQLite::Statement& row);
+  Result<std::vector<Lead>> readLeads(SQLite::Statement& rows);  // every row, then reset
+  static Result<std::optional<Lead>> firstLead(Result<std::vector<Lead>> leads);
   Result<void> writeCustomFields(std::int64_t id, const std::map<int, std::string>& custom);
 
   std::string path_;

@@ -68,6 +68,22 @@ Result<Lead> Database::readLead(SQLite::Statement& row) {
   return lead;
 }
 
+Result<std::vector<Lead>> Database::readLeads(SQLite::Statement& rows) {
+  std::vector<Lead> leads;
+  while (rows.executeStep()) {
+    auto lead = readLead(rows);
+    if (!lead) return lead.error();
+    leads.push_back(std::move(*lead));
+  }
+  return leads;
+}
+
+Result<std::optional<Lead>> Database::firstLead(Result<std::vector<Lead>> leads) {
+  if (!leads) return leads.error();
+  if (leads->empty()) return std::optional<Lead>();
+  return std::optional<Lead>(std::move(leads->front()));
+}
+
 Result<void> Database::writeCustomFields(std::int64_t id,
                                          const std::map<int, std::string>& custom) {
   return sqliteGuard("storing custom fields", [&] {
@@ -111,10 +127,7 @@ Result<std::optional<Lead>> Database::leadById(std::int64_t id) {
   return sqliteGuard("reading a lead", [&]() -> Result<std::optional<Lead>> {
     auto query = statement(CALLFLOW_LEAD_SELECT "WHERE id = ?");
     query->bind(1, id);
-    if (!query->executeStep()) return std::optional<Lead>();
-    auto lead = readLead(*query);
-    if (!lead) return lead.error();
-    return std::optional<Lead>(std::move(*lead));
+    return firstLead(readLeads(*query));
   });
 }
 
@@ -125,21 +138,12 @@ Result<std::vector<Lead>> Database::leadsByPhone(std::string_view phone, int lim
     auto query = statement(CALLFLOW_LEAD_SELECT "WHERE phone_key = ? ORDER BY id LIMIT ?");
     query->bind(1, wanted);
     query->bind(2, limit);
-    std::vector<Lead> leads;
-    while (query->executeStep()) {
-      auto lead = readLead(*query);
-      if (!lead) return lead.error();
-      leads.push_back(std::move(*lead));
-    }
-    return leads;
+    return readLeads(*query);
   });
 }
 
 Result<std::optional<Lead>> Database::leadByPhone(std::string_view phone) {
-  auto leads = leadsByPhone(phone, 1);
-  if (!leads) return leads.error();
-  if (leads->empty()) return std::optional<Lead>();
-  return std::optional<Lead>(std::move(leads->front()));
+  return firstLead(leadsByPhone(phone, 1));
 }
 
 Result<std::optional<Lead>> Database::leadByReference(std::string_view reference) {
@@ -147,10 +151,7 @@ Result<std::optional<Lead>> Database::leadByReference(std::string_view reference
   return sqliteGuard("finding a lead by reference", [&]() -> Result<std::optional<Lead>> {
     auto query = statement(CALLFLOW_LEAD_SELECT "WHERE referenceid = ? ORDER BY id LIMIT 1");
     query->bind(1, std::string(reference));
-    if (!query->executeStep()) return std::optional<Lead>();
-    auto lead = readLead(*query);
-    if (!lead) return lead.error();
-    return std::optional<Lead>(std::move(*lead));
+    return firstLead(readLeads(*query));
   });
 }
 
@@ -159,13 +160,7 @@ Result<std::vector<Lead>> Database::listLeads(int limit, std::int64_t after_id) 
     auto query = statement(CALLFLOW_LEAD_SELECT "WHERE id > ? ORDER BY id LIMIT ?");
     query->bind(1, after_id);
     query->bind(2, limit);
-    std::vector<Lead> leads;
-    while (query->executeStep()) {
-      auto lead = readLead(*query);
-      if (!lead) return lead.error();
-      leads.push_back(std::move(*lead));
-    }
-    return leads;
+    return readLeads(*query);
   });
 }
 
