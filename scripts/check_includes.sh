@@ -10,9 +10,11 @@ declare -A allowed=(
   [engine]="engine flow"
   [store]="store"
   [http]="http"
+  [media]="media"
+  [sip]="sip media engine flow"
   [elements]="elements engine flow"
-  [server]="server elements engine flow store http"
-  [cli]="cli server elements engine flow store http"
+  [server]="server elements engine flow store http sip media"
+  [cli]="cli server elements engine flow store http sip media"
 )
 status=0
 for folder in "${!allowed[@]}"; do

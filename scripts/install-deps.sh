@@ -9,6 +9,8 @@ packages=(
   libcli11-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libsqlitecpp-dev libsodium-dev sqlite3
+  libre-dev flite1-dev libspeexdsp-dev libsndfile1-dev  # SIP, TTS, resampling, WAV prompts
+  sip-tester  # SIPp: the SIP tests' caller, and `make run`'s demo caller
   clang-format
 )
 

@@ -11,6 +11,7 @@ mkdir -p run
 chmod 0700 run
 db=run/callflow.db
 address=${CALLFLOW_HTTP:-127.0.0.1:8080}
+sip=${CALLFLOW_SIP:-127.0.0.1:5060}
 
 # Passwords are made once and kept in run/ (mode 0600); nothing here prints them.
 new_password() { head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20; }
@@ -37,14 +38,17 @@ for user in ivr:api:$ivr_password admin:admin:$admin_password; do
   fi
 done
 
-echo "\$ callflow serve --db $db --http $address --flows examples/flows --secrets run/secrets"
-"$callflow" serve --db "$db" --http "$address" --flows examples/flows --secrets run/secrets &
+serve=(serve --db "$db" --http "$address" --flows examples/flows --secrets run/secrets
+       --sip "$sip" --flow examples/flows/phone.json --prompts examples/prompts)
+echo "\$ callflow ${serve[*]}"
+"$callflow" "${serve[@]}" &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
   curl -sf "http://$address/healthz" >/dev/null 2>&1 && break
   if ! kill -0 $server 2>/dev/null; then
-    echo "callflow serve did not start (is $address in use? set CALLFLOW_HTTP=HOST:PORT)" >&2
+    echo "callflow serve did not start (is $address or $sip in use? set CALLFLOW_HTTP=HOST:PORT" \
+         "or CALLFLOW_SIP=HOST:PORT)" >&2
     exit 1
   fi
   sleep 0.1
@@ -67,7 +71,13 @@ run examples/flows/new_caller.json --db "$db" --from "$number"
 run examples/flows/menu.json --digits 1
 
 cat <<TRY
-Callflow is serving on http://$address (Ctrl-C stops it). Try:
+Callflow is answering SIP calls on $sip and serving on http://$address (Ctrl-C stops it).
+Try:
+
+  # a phone call: point a softphone at sip:100@$sip (from 441632960001, demo lead 1001,
+  # to hear its status), or let SIPp call and press 1 then 2:
+  sipp -sf examples/sipp/demo_call.xml -key caller 441632960001 -key service 100 -m 1 -p 5070 $sip
+  $callflow calls list --db $db
 
   # the Lead Web API (user ivr, password in run/secrets)
   ivr=ivr:\$(sed -n 's/^LEAD_API_PASSWORD=//p' run/secrets)

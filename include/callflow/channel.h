@@ -21,10 +21,19 @@ enum class LineStatus {
   kFailed,  // the line could not do it (e.g. a transfer the far end refused)
 };
 
+// A piece of a spoken text. Fixed parts come from the flow and are the same on every call (a
+// synthesis cache keeps them); the others are values rendered for this call.
+struct SpeechPart {
+  std::string_view text;
+  bool fixed = true;
+};
+
 // Something said to the caller by text-to-speech.
 struct Speech {
-  std::string_view text;
+  std::string_view text;   // the whole text, as the trace shows it
   std::string_view voice;  // empty: the engine's default voice
+  // `text` cut into fixed parts and values, in order; empty: `text` is one part, not fixed.
+  std::span<const SpeechPart> parts;
 };
 
 // What a digit-collecting element asks for. The prompt is played first (and stops when the
@@ -64,6 +73,13 @@ class Channel {
   virtual boost::asio::awaitable<LineStatus> transfer(std::string_view target) = 0;
   // The flow ends the call.
   virtual boost::asio::awaitable<void> hangup() = 0;
+
+  // A line whose caller can hang up while an element runs (a real call) returns true, and
+  // untilHangup() completes when the caller has gone (or at once if already). The Runner then
+  // races each element against it: a hang-up cancels the element (its HTTP request, its
+  // timer) through Asio's cancellation, and the call ends in that element.
+  virtual bool hangsUpAsync() const { return false; }
+  virtual boost::asio::awaitable<void> untilHangup() { co_return; }
 };
 
 }  // namespace callflow

@@ -77,6 +77,11 @@ struct ServeOptions {
   std::string secrets_path;
   std::string flows_dir;
   std::string sip = "off";
+  std::string flow;                 // --flow FILE|NAME: what every call runs
+  std::vector<std::string> routes;  // --route NUMBER=FILE|NAME
+  std::string prompts_dir;
+  int max_calls = 500;
+  std::string rtp_ports = "16384-32767";
   std::string country = "44";
   std::vector<std::string> allow;
   std::vector<std::string> deny;

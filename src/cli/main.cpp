@@ -89,7 +89,9 @@ int main(int argc, char** argv) {
 
   callflow::ServeOptions serve;
   CLI::App* serve_command =
-      app.add_subcommand("serve", "Serve the Lead Web API, the admin API, /healthz and /metrics");
+      app.add_subcommand("serve",
+                         "Answer calls (--sip) and serve the Lead Web API, the admin API, "
+                         "/healthz and /metrics");
   serve_command->add_option("--db", serve.db_path, "Database file")->capture_default_str();
   serve_command->add_option("--http", serve.http, "Address of the HTTP side, HOST:PORT")
       ->capture_default_str();
@@ -98,7 +100,19 @@ int main(int argc, char** argv) {
   serve_command->add_option(
       "--flows", serve.flows_dir,
       "Deploy the flows of this directory at start (new versions when changed)");
-  serve_command->add_option("--sip", serve.sip, "SIP address; \"off\" (SIP is a later release)")
+  serve_command
+      ->add_option("--sip", serve.sip, "Answer SIP calls on HOST:PORT (UDP and TCP), or \"off\"")
+      ->capture_default_str();
+  serve_command->add_option("--flow", serve.flow,
+                            "The flow calls run: a flow file (deployed) or a deployed flow's name");
+  serve_command->add_option("--route", serve.routes,
+                            "NUMBER=FLOW: calls to NUMBER run FLOW, a file or name (repeatable)");
+  serve_command->add_option("--prompts", serve.prompts_dir,
+                            "Folder of the audio prompts (WAV, any rate) that phrases name");
+  serve_command->add_option("--max-calls", serve.max_calls, "Calls at once; past it, 503")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  serve_command->add_option("--rtp-ports", serve.rtp_ports, "UDP ports for audio, MIN-MAX")
       ->capture_default_str();
   serve_command->add_option("--country", serve.country, "Country code for national numbers")
       ->capture_default_str();

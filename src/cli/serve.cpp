@@ -37,11 +37,34 @@ bool parseHostPort(const std::string& text, std::string& host, std::uint16_t& po
 }  // namespace
 
 int runServe(const ServeOptions& options) {
-  if (options.sip != "off") {
-    std::cerr << "callflow serve: --sip: SIP is not available yet; give --sip off\n";
-    return 2;
-  }
   ServeConfig config;
+  if (options.sip != "off") {
+    std::string host;
+    std::uint16_t port = 0;
+    if (!parseHostPort(options.sip, host, port)) {
+      std::cerr << "callflow serve: --sip: \"" << options.sip
+                << "\" is not HOST:PORT (e.g. 127.0.0.1:5060) or off\n";
+      return 2;
+    }
+    config.sip.listen = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                        std::to_string(port);
+    if (options.flow.empty() && options.routes.empty()) {
+      std::cerr << "callflow serve: --sip needs --flow FILE (the flow calls run) or --route\n";
+      return 2;
+    }
+  }
+  config.sip_flow = options.flow;
+  for (const std::string& route : options.routes) {
+    auto equals = route.find('=');
+    if (equals == std::string::npos || equals == 0 || equals + 1 == route.size()) {
+      std::cerr << "callflow serve: --route \"" << route << "\": give NUMBER=FLOW\n";
+      return 2;
+    }
+    config.sip_routes.emplace_back(route.substr(0, equals), route.substr(equals + 1));
+  }
+  config.sip.prompts_dir = options.prompts_dir;
+  config.sip.max_calls = options.max_calls;
+  config.sip.rtp_ports = options.rtp_ports;
   config.db_path = options.db_path;
   if (!parseHostPort(options.http, config.http_host, config.http_port)) {
     std::cerr << "callflow serve: --http: \"" << options.http
@@ -63,6 +86,11 @@ int runServe(const ServeOptions& options) {
   }
   std::cerr << "callflow serve: listening on http://" << config.http_host << ':' << (*app)->port()
             << '\n';
+  if ((*app)->sipPort() != 0) {
+    std::cerr << "callflow serve: answering SIP calls on "
+              << config.sip.listen.substr(0, config.sip.listen.rfind(':')) << ':'
+              << (*app)->sipPort() << " (UDP and TCP)\n";
+  }
   // SIGINT/SIGTERM: stop accepting and close the connections; requests already in a handler
   // finish (a test call's record is written), then run() returns. A watchdog ends the wait
   // after kDrainSeconds.

@@ -16,7 +16,9 @@ class TextToSpeech : public Element {
       : text_(std::move(text)), voice_(std::move(voice)) {}
 
   boost::asio::awaitable<Exit> run(Call& call, Channel& line) const override {
-    co_await sayText(call, line, text_.render(call), voice_);
+    std::vector<Template::Part> parts;
+    std::string text = text_.renderParts(call, parts);
+    co_await sayParts(call, line, std::move(text), parts, voice_);
     co_return Exit{ExitKind::kOutput};
   }
 

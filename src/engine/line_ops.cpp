@@ -1,10 +1,27 @@
 #include "engine/line_ops.h"
 
+#include <vector>
+
 namespace callflow {
 
 boost::asio::awaitable<LineStatus> sayText(Call& call, Channel& line, std::string text,
                                            std::string_view voice) {
   LineStatus status = co_await line.say(Speech{text, voice});
+  call.trace().said.push_back(std::move(text));
+  co_return status;
+}
+
+boost::asio::awaitable<LineStatus> sayParts(Call& call, Channel& line, std::string text,
+                                            std::span<const Template::Part> pieces,
+                                            std::string_view voice) {
+  std::vector<SpeechPart> parts;
+  parts.reserve(pieces.size());
+  for (const Template::Part& piece : pieces) {
+    parts.push_back(SpeechPart{std::string_view(text).substr(piece.begin, piece.end - piece.begin),
+                               piece.fixed});
+  }
+  Speech speech{text, voice, parts};
+  LineStatus status = co_await line.say(speech);
   call.trace().said.push_back(std::move(text));
   co_return status;
 }

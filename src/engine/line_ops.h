@@ -8,11 +8,16 @@
 
 #include "callflow/call.h"
 #include "callflow/channel.h"
+#include "flow/fillpoint.h"
 
 namespace callflow {
 
 boost::asio::awaitable<LineStatus> sayText(Call& call, Channel& line, std::string text,
                                            std::string_view voice = {});
+// The same, for a text cut into fixed parts and values (Template::renderParts).
+boost::asio::awaitable<LineStatus> sayParts(Call& call, Channel& line, std::string text,
+                                            std::span<const Template::Part> pieces,
+                                            std::string_view voice = {});
 boost::asio::awaitable<LineStatus> playFiles(Call& call, Channel& line,
                                              std::span<const std::string> files);
 // Records the prompt (text said, files played), then collects.

@@ -2,8 +2,10 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <exception>
+#include <variant>
 
 #include "engine/line_ops.h"
 
@@ -17,6 +19,20 @@ Call makeCall(const Flow& flow, std::string from, std::string to) {
 }
 
 namespace {
+
+// Runs the element; on a line where the caller may hang up meanwhile, races it against the
+// hang-up, which cancels it. (Each awaitable is named first: GCC 12 mishandles temporaries
+// in a co_await expression.)
+boost::asio::awaitable<Exit> runElement(const Node& node, Call& call, Channel& line) {
+  if (!line.hangsUpAsync()) co_return co_await node.element->run(call, line);
+  using namespace boost::asio::experimental::awaitable_operators;
+  auto element = node.element->run(call, line);
+  auto hangup = line.untilHangup();
+  auto race = std::move(element) || std::move(hangup);
+  auto outcome = co_await std::move(race);
+  if (outcome.index() == 0) co_return std::get<0>(std::move(outcome));
+  co_return Exit{ExitKind::kError};  // the caller hung up; the Runner ends the call here
+}
 
 void endCall(const Flow& flow, Call& call, int element, HungUpBy by) {
   Trace& trace = call.trace();
@@ -47,7 +63,7 @@ boost::asio::awaitable<void> runCall(const Flow& flow, Call& call, Channel& line
     std::string bug_note;
     if (!line.hungUp()) {
       try {
-        exit = co_await node.element->run(call, line);
+        exit = co_await runElement(node, call, line);
       } catch (const std::exception& e) {
         bug = true;
         bug_note = std::string("internal error: ") + e.what();

@@ -246,6 +246,33 @@ std::string Template::render(const Call& call) const {
   return out;
 }
 
+std::string Template::renderParts(const Call& call, std::vector<Part>& parts) const {
+  std::string out;
+  std::string value;
+  parts.clear();
+  auto add = [&](std::size_t begin, bool fixed) {
+    if (out.size() == begin) return;
+    if (!parts.empty() && parts.back().fixed == fixed) {
+      parts.back().end = out.size();  // adjacent pieces of one kind make one part
+    } else {
+      parts.push_back(Part{begin, out.size(), fixed});
+    }
+  };
+  for (const Segment& segment : segments_) {
+    std::size_t begin = out.size();
+    out += segment.literal;
+    add(begin, true);
+    if (!segment.has_fill) continue;
+    value.clear();
+    bool found = call.appendValue(segment.path, value);
+    if ((!found || value.empty()) && segment.has_default) value = segment.default_text;
+    begin = out.size();
+    out += value;
+    add(begin, false);
+  }
+  return out;
+}
+
 std::vector<const DataPath*> Template::paths() const {
   std::vector<const DataPath*> out;
   for (const Segment& segment : segments_) {

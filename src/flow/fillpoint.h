@@ -45,6 +45,17 @@ class Template {
   Result<void> renderTo(const Call& call, std::string& out) const;
   std::string render(const Call& call) const;  // for encodings that cannot fail
 
+  // A piece of a rendering: [begin, end) in the text, and whether it is the template's own
+  // text (the same on every call) or a value.
+  struct Part {
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    bool fixed = true;
+  };
+  // Renders like render() and cuts the text into its fixed parts and values, so speech can
+  // cache the fixed parts apart from the values. For kText templates.
+  std::string renderParts(const Call& call, std::vector<Part>& parts) const;
+
   bool empty() const { return segments_.empty(); }
   bool hasFillpoints() const { return fill_count_ > 0; }
   const std::string& source() const { return source_; }

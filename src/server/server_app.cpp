@@ -12,6 +12,7 @@
 #include "http/curl_http_client.h"
 #include "server/context.h"
 #include "server/http_server.h"
+#include "server/sip_calls.h"
 
 namespace callflow {
 
@@ -26,6 +27,7 @@ struct ServerApp::Parts {
   std::unique_ptr<ServerContext> context;
   Router router;
   std::unique_ptr<HttpServer> server;
+  std::unique_ptr<SipCalls> sip;
 };
 
 namespace {
@@ -36,10 +38,62 @@ Result<std::string> readFile(const std::filesystem::path& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-constexpr const char* kDeployedBy = "callflow serve --flows";
+constexpr const char* kDeployedBy = "callflow serve --flows";  // any file named at start
 
-// Saves each valid flow of dir whose text changed since it was last deployed from dir as a new
-// version. A flow with errors is reported and left out: the stored version (if any) stays.
+// Saves the flow in `path` as a new version when its text changed since it was last deployed
+// from a file. Returns the flow's name; empty when it has errors (reported, not deployed: the
+// stored version, if any, stays).
+Result<std::string> deployFile(const std::filesystem::path& path, DbWorker& writer) {
+  auto text = readFile(path);
+  if (!text) return text.error();
+  LoadedFlow loaded = loadFlow(*text, elementTypes());
+  if (!loaded.flow) {
+    for (const Problem& p : loaded.diagnostics.problems()) {
+      std::cerr << "callflow serve: " << path.string() << ": " << p.text() << '\n';
+    }
+    std::cerr << "callflow serve: " << path.string() << " not deployed (it has errors)\n";
+    return std::string();
+  }
+  // Deployed when the file changed since it was last deployed from a file; a version saved
+  // since through the admin API is newer than the file and stays.
+  const std::string name = loaded.flow->name;
+  Result<int> version = 0;
+  std::string note;
+  writer.runSync([&](Database& db) {
+    auto versions = db.flowVersions(name);
+    if (!versions) {
+      version = versions.error();
+      return;
+    }
+    const FlowVersion* from_file = nullptr;
+    for (const FlowVersion& v : *versions) {
+      if (v.saved_by == kDeployedBy) {
+        from_file = &v;
+        break;
+      }
+    }
+    if (from_file) {
+      auto body = db.flow(name, from_file->version);
+      if (!body) {
+        version = body.error();
+        return;
+      }
+      if (*body && (*body)->body == *text) return;  // unchanged since its last deployment
+    }
+    if (!versions->empty() && versions->front().saved_by != kDeployedBy) {
+      note = "flow \"" + name + "\" has a newer version (" +
+             std::to_string(versions->front().version) + ", saved by " +
+             versions->front().saved_by + "); " + path.string() + " is not deployed";
+      return;
+    }
+    version = db.saveFlow(name, *text, kDeployedBy);
+  });
+  if (!note.empty()) std::cerr << "callflow serve: " << note << '\n';
+  if (!version) return version.error();
+  return name;
+}
+
+// Deploys each .json file of dir (see deployFile); a flow with errors is left out.
 Result<void> deployDirectory(const std::string& dir, DbWorker& writer) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
@@ -51,54 +105,24 @@ Result<void> deployDirectory(const std::string& dir, DbWorker& writer) {
   }
   std::sort(files.begin(), files.end());
   for (const auto& path : files) {
-    auto text = readFile(path);
-    if (!text) return text.error();
-    LoadedFlow loaded = loadFlow(*text, elementTypes());
-    if (!loaded.flow) {
-      for (const Problem& p : loaded.diagnostics.problems()) {
-        std::cerr << "callflow serve: " << path.string() << ": " << p.text() << '\n';
-      }
-      std::cerr << "callflow serve: " << path.string() << " not deployed (it has errors)\n";
-      continue;
-    }
-    // Deployed when the file changed since it was last deployed from the directory; a version
-    // saved since through the admin API is newer than the file and stays.
-    const std::string name = loaded.flow->name;
-    Result<int> version = 0;
-    std::string note;
-    writer.runSync([&](Database& db) {
-      auto versions = db.flowVersions(name);
-      if (!versions) {
-        version = versions.error();
-        return;
-      }
-      const FlowVersion* from_dir = nullptr;
-      for (const FlowVersion& v : *versions) {
-        if (v.saved_by == kDeployedBy) {
-          from_dir = &v;
-          break;
-        }
-      }
-      if (from_dir) {
-        auto body = db.flow(name, from_dir->version);
-        if (!body) {
-          version = body.error();
-          return;
-        }
-        if (*body && (*body)->body == *text) return;  // unchanged since its last deployment
-      }
-      if (!versions->empty() && versions->front().saved_by != kDeployedBy) {
-        note = "flow \"" + name + "\" has a newer version (" +
-               std::to_string(versions->front().version) + ", saved by " +
-               versions->front().saved_by + "); " + path.string() + " is not deployed";
-        return;
-      }
-      version = db.saveFlow(name, *text, kDeployedBy);
-    });
-    if (!note.empty()) std::cerr << "callflow serve: " << note << '\n';
-    if (!version) return version.error();
+    if (auto deployed = deployFile(path, writer); !deployed) return deployed.error();
   }
   return {};
+}
+
+// A flow named on the command line (--flow FILE, --route NUMBER=FILE|NAME): a file is
+// deployed and must load; anything else is taken as the name of a stored flow.
+Result<std::string> flowArgument(const std::string& option, const std::string& value,
+                                 DbWorker& writer) {
+  std::error_code ec;
+  bool file = value.ends_with(".json") || std::filesystem::is_regular_file(value, ec);
+  if (!file) return value;
+  auto name = deployFile(value, writer);
+  if (!name) return fail(name.error().code, option + ": " + name.error().message);
+  if (name->empty()) {
+    return fail(ErrorCode::kInvalidArgument, option + " " + value + ": the flow has errors");
+  }
+  return name;
 }
 
 }  // namespace
@@ -106,12 +130,18 @@ Result<void> deployDirectory(const std::string& dir, DbWorker& writer) {
 ServerApp::ServerApp(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 ServerApp::~ServerApp() {
+  if (parts_ && parts_->sip) parts_->sip.reset();
   if (parts_ && parts_->server) parts_->server->stop();
 }
 
 std::uint16_t ServerApp::port() const { return parts_->server->port(); }
 
-void ServerApp::stop() { parts_->server->stop(); }
+void ServerApp::stop() {
+  parts_->server->stop();
+  if (parts_->sip) parts_->sip->stop();
+}
+
+std::uint16_t ServerApp::sipPort() const { return parts_->sip ? parts_->sip->port() : 0; }
 
 void ServerApp::flushDatabase() {
   parts_->writer->runSync([](Database&) {});
@@ -138,6 +168,17 @@ Result<std::unique_ptr<ServerApp>> ServerApp::start(boost::asio::io_context& loo
     if (auto deployed = deployDirectory(config.flows_dir, *parts->writer); !deployed) {
       return deployed.error();
     }
+  }
+  SipConfig sip = config.sip;
+  if (!config.sip_flow.empty()) {
+    auto name = flowArgument("--flow", config.sip_flow, *parts->writer);
+    if (!name) return name.error();
+    sip.default_flow = *name;
+  }
+  for (const auto& [number, flow] : config.sip_routes) {
+    auto name = flowArgument("--route " + number, flow, *parts->writer);
+    if (!name) return name.error();
+    sip.routes[number] = *name;
   }
 
   DatabaseOptions read_only = options;
@@ -214,6 +255,14 @@ Result<std::unique_ptr<ServerApp>> ServerApp::start(boost::asio::io_context& loo
   server_options.metrics = &parts->metrics;
   parts->server = std::make_unique<HttpServer>(loop, parts->router, server_options);
   if (auto listening = parts->server->listen(); !listening) return listening.error();
+  if (!sip.listen.empty()) {
+    if (!sip.default_flow.empty() && !parts->context->flows.contains(sip.default_flow)) {
+      return fail(ErrorCode::kNotFound, "--flow: no live flow \"" + sip.default_flow + "\"");
+    }
+    auto calls = SipCalls::start(loop, *parts->context, std::move(sip));
+    if (!calls) return calls.error();
+    parts->sip = std::move(*calls);
+  }
   return std::unique_ptr<ServerApp>(new ServerApp(std::move(parts)));
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "callflow/result.h"
+#include "server/sip_calls.h"
 
 namespace boost::asio {
 class io_context;
@@ -28,6 +29,10 @@ struct ServeConfig {
   std::vector<std::string> allow;  // outbound policy for ApiRequest in test calls
   std::vector<std::string> deny;
   std::string ca_file;
+  // SIP (`--sip`): off when sip.listen is empty. --flow and --route name files or flows.
+  SipConfig sip;
+  std::string sip_flow;
+  std::vector<std::pair<std::string, std::string>> sip_routes;  // number, file or flow name
 };
 
 class ServerApp {
@@ -39,7 +44,9 @@ class ServerApp {
   ~ServerApp();
 
   std::uint16_t port() const;
-  // Stops accepting and closes the connections; handlers already running finish.
+  std::uint16_t sipPort() const;  // 0 without --sip
+  // Stops accepting and closes the connections; handlers already running finish. Live SIP
+  // calls get BYE and end in the element they are in, writing their records.
   void stop();
   // Blocks until the database writer has run every job queued so far.
   void flushDatabase();

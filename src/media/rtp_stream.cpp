@@ -1,0 +1,245 @@
+#include "media/rtp_stream.h"
+
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
+#include <charconv>
+#include <cstring>
+#include <random>
+
+namespace callflow::media {
+
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+
+namespace {
+
+constexpr auto kFrame = std::chrono::milliseconds(20);
+
+std::uint32_t randomWord() {
+  static thread_local std::mt19937 random{std::random_device{}()};
+  return static_cast<std::uint32_t>(random());
+}
+
+}  // namespace
+
+Result<PortRange> parsePortRange(std::string_view text) {
+  auto dash = text.find('-');
+  unsigned min = 0, max = 0;
+  bool ok = dash != std::string_view::npos;
+  if (ok) {
+    auto a = std::from_chars(text.data(), text.data() + dash, min);
+    auto b = std::from_chars(text.data() + dash + 1, text.data() + text.size(), max);
+    ok = a.ec == std::errc() && a.ptr == text.data() + dash && b.ec == std::errc() &&
+         b.ptr == text.data() + text.size() && min >= 1024 && max <= 65535 && min + 1 < max;
+  }
+  if (!ok) {
+    return fail(ErrorCode::kInvalidArgument,
+                "--rtp-ports " + std::string(text) +
+                    ": give MIN-MAX, two ports from 1024 to 65535 with MIN below MAX");
+  }
+  PortRange range;
+  range.min = static_cast<std::uint16_t>(min + (min % 2));
+  range.max = static_cast<std::uint16_t>(max);
+  range.next = range.min;
+  return range;
+}
+
+RtpStream::RtpStream(Pacer& pacer) : pacer_(pacer), socket_(pacer.loop()) {
+  ssrc_ = randomWord();
+  seq_ = static_cast<std::uint16_t>(randomWord());
+  timestamp_ = randomWord();
+}
+
+RtpStream::~RtpStream() { close(); }
+
+Result<std::shared_ptr<RtpStream>> RtpStream::open(Pacer& pacer, const std::string& local_ip,
+                                                   PortRange& ports) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(local_ip, ec);
+  if (ec) return fail(ErrorCode::kInvalidArgument, "RTP: not an address: " + local_ip);
+  auto stream = std::make_shared<RtpStream>(pacer);
+  udp::socket& socket = stream->socket_;
+  socket.open(address.is_v6() ? udp::v6() : udp::v4(), ec);
+  if (ec) return fail(ErrorCode::kUnavailable, "RTP: cannot open a socket: " + ec.message());
+  if (ports.next < ports.min || ports.next > ports.max) ports.next = ports.min;
+  int count = (ports.max - ports.min) / 2 + 1;
+  for (int tries = 0; tries < count; ++tries) {
+    std::uint16_t port = ports.next;
+    ports.next = static_cast<std::uint16_t>(port + 2 > ports.max ? ports.min : port + 2);
+    socket.bind(udp::endpoint(address, port), ec);
+    if (!ec) {
+      stream->port_ = port;
+      socket.non_blocking(true, ec);
+      stream->receive();
+      return stream;
+    }
+  }
+  return fail(ErrorCode::kUnavailable, "RTP: no free port from " + std::to_string(ports.min) +
+                                           " to " + std::to_string(ports.max));
+}
+
+void RtpStream::setTarget(const StreamTarget& target) { target_ = target; }
+
+void RtpStream::start() {
+  if (started_ || closed_) return;
+  started_ = true;
+  marker_ = true;
+  pacer_.add(this);
+}
+
+void RtpStream::close() {
+  if (closed_) return;
+  closed_ = true;
+  listener_ = nullptr;
+  if (started_) pacer_.remove(this);
+  started_ = false;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  queue_.clear();
+  hold_.clear();
+}
+
+void RtpStream::enqueue(const std::vector<AudioPtr>& clips) {
+  for (const AudioPtr& clip : clips) {
+    if (clip && !clip->samples.empty()) queue_.push_back(clip);
+  }
+}
+
+void RtpStream::stopPlayback() {
+  queue_.clear();
+  offset_ = 0;
+}
+
+void RtpStream::setHold(std::vector<AudioPtr> clips) {
+  std::erase_if(clips, [](const AudioPtr& clip) { return !clip || clip->samples.empty(); });
+  hold_ = std::move(clips);
+  hold_clip_ = 0;
+  hold_offset_ = 0;
+}
+
+void RtpStream::clearHold() { hold_.clear(); }
+
+// The next 160 samples: the queue first, then the hold loop, then silence.
+void RtpStream::fill(std::int16_t* out) {
+  std::size_t filled = 0;
+  bool drained = false;
+  while (filled < kFrameSamples && !queue_.empty()) {
+    const auto& samples = queue_.front()->samples;
+    std::size_t n = std::min(kFrameSamples - filled, samples.size() - offset_);
+    std::memcpy(out + filled, samples.data() + offset_, n * sizeof(std::int16_t));
+    filled += n;
+    offset_ += n;
+    if (offset_ == samples.size()) {
+      queue_.pop_front();
+      offset_ = 0;
+      drained = queue_.empty();
+    }
+  }
+  if (drained) {
+    // The rest of this frame is silence, so the frame ends the played audio exactly.
+    std::fill(out + filled, out + kFrameSamples, std::int16_t{0});
+    if (listener_ != nullptr) listener_->onPlayed();
+    return;
+  }
+  while (filled < kFrameSamples && !hold_.empty()) {
+    const auto& samples = hold_[hold_clip_]->samples;
+    std::size_t n = std::min(kFrameSamples - filled, samples.size() - hold_offset_);
+    std::memcpy(out + filled, samples.data() + hold_offset_, n * sizeof(std::int16_t));
+    filled += n;
+    hold_offset_ += n;
+    if (hold_offset_ == samples.size()) {
+      hold_offset_ = 0;
+      hold_clip_ = (hold_clip_ + 1) % hold_.size();
+    }
+  }
+  std::fill(out + filled, out + kFrameSamples, std::int16_t{0});
+}
+
+void RtpStream::tick() {
+  std::array<std::int16_t, kFrameSamples> pcm;
+  fill(pcm.data());
+  std::uint32_t timestamp = timestamp_;
+  timestamp_ += kFrameSamples;
+  if (!target_.send || target_.remote.port() == 0 || closed_) return;
+  std::array<std::uint8_t, kRtpHeaderBytes + kFrameSamples> packet;
+  RtpHeader header;
+  header.payload_type = payloadType(target_.codec);
+  header.marker = marker_;
+  header.sequence = seq_++;
+  header.timestamp = timestamp;
+  header.ssrc = ssrc_;
+  writeRtpHeader(header, std::span<std::uint8_t, kRtpHeaderBytes>(packet.data(), kRtpHeaderBytes));
+  encode(target_.codec, pcm, packet.data() + kRtpHeaderBytes);
+  marker_ = false;
+  boost::system::error_code ec;
+  socket_.send_to(asio::buffer(packet), target_.remote, 0, ec);  // non-blocking; a full
+  if (!ec) ++packets_sent_;                                      // buffer drops the frame
+}
+
+void RtpStream::receive() {
+  socket_.async_receive_from(
+      asio::buffer(rx_), sender_,
+      [self = shared_from_this()](boost::system::error_code ec, std::size_t size) {
+        if (ec || self->closed_) return;
+        self->onPacket(size);
+        self->receive();
+      });
+}
+
+void RtpStream::onPacket(std::size_t size) {
+  auto packet = parseRtp(std::span<const std::uint8_t>(rx_.data(), size));
+  if (!packet || target_.telephone_event_pt < 0 ||
+      packet->header.payload_type != target_.telephone_event_pt) {
+    return;
+  }
+  auto event = parseTelephoneEvent(packet->payload);
+  if (!event) return;
+  if (auto digit = dtmf_.onPacket(packet->header, *event); digit && listener_ != nullptr) {
+    listener_->onDigit(*digit);
+  }
+}
+
+Pacer::Pacer(asio::io_context& loop) : loop_(loop), timer_(loop) {}
+
+void Pacer::add(RtpStream* stream) {
+  stream->pacer_slot_ = streams_.size();
+  streams_.push_back(stream);
+  if (!running_) {
+    running_ = true;
+    deadline_ = std::chrono::steady_clock::now() + kFrame;
+    arm();
+  }
+}
+
+void Pacer::remove(RtpStream* stream) {
+  // Swap with the last; a tick in progress walks by index and sees every stream once.
+  std::size_t slot = stream->pacer_slot_;
+  if (slot >= streams_.size() || streams_[slot] != stream) return;
+  streams_[slot] = streams_.back();
+  streams_[slot]->pacer_slot_ = slot;
+  streams_.pop_back();
+}
+
+void Pacer::arm() {
+  timer_.expires_at(deadline_);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    onTick();
+  });
+}
+
+void Pacer::onTick() {
+  auto now = std::chrono::steady_clock::now();
+  if (now - deadline_ > std::chrono::milliseconds(2)) ++late_ticks_;
+  for (std::size_t i = 0; i < streams_.size(); ++i) streams_[i]->tick();
+  if (streams_.empty()) {
+    running_ = false;
+    return;
+  }
+  deadline_ += kFrame;
+  // Far behind (the loop was blocked): start again from now rather than send a burst.
+  if (now - deadline_ > 5 * kFrame) deadline_ = now + kFrame;
+  arm();
+}
+
+}  // namespace callflow::media

@@ -1,0 +1,179 @@
+#include "server/sip_calls.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <iostream>
+#include <optional>
+#include <unordered_map>
+
+#include "callflow/utf8.h"
+#include "engine/call_record.h"
+#include "engine/runner.h"
+#include "media/prompts.h"
+#include "media/rtp_stream.h"
+#include "media/speech_cache.h"
+#include "media/tts.h"
+#include "server/context.h"
+#include "sip/sip_channel.h"
+#include "sip/sip_stack.h"
+#include "store/sqlite_lead_store.h"
+
+namespace callflow {
+
+namespace asio = boost::asio;
+
+// One live call: everything it needs from its INVITE to its record.
+struct LiveCall {
+  LiveCall(DeployedFlow deployed, DbWorker& writer, std::string from, std::string to)
+      : flow(std::move(deployed.flow)),
+        version(deployed.version),
+        call(makeCall(*flow, std::move(from), std::move(to))),
+        leads(writer, "flow " + flow->name) {}
+
+  std::shared_ptr<const Flow> flow;
+  int version;
+  Call call;
+  SqliteLeadStore leads;
+  std::unique_ptr<sip::SipChannel> line;
+  CallRecord opening;
+};
+
+struct SipCalls::Impl : sip::CallEvents {
+  Impl(asio::io_context& loop, ServerContext& context, SipConfig config)
+      : loop(loop),
+        context(context),
+        config(std::move(config)),
+        pacer(loop),
+        speech(tts, this->config.tts_cache_bytes) {}
+
+  asio::io_context& loop;
+  ServerContext& context;
+  SipConfig config;
+  media::Pacer pacer;
+  media::PortRange ports;
+  media::FliteTts tts;
+  media::SpeechCache speech;
+  std::optional<media::PromptCache> prompts;
+  asio::thread_pool tts_pool{1};
+  std::unique_ptr<sip::SipStack> stack;
+  std::unordered_map<std::uint64_t, std::unique_ptr<LiveCall>> live;
+  bool stopping = false;
+
+  const DeployedFlow* route(const std::string& dialled) const {
+    auto routed = config.routes.find(dialled);
+    const std::string& name = routed != config.routes.end() ? routed->second : config.default_flow;
+    if (name.empty()) return nullptr;
+    auto found = context.flows.find(name);
+    return found == context.flows.end() ? nullptr : &found->second;
+  }
+
+  void incoming(sip::IncomingCall incoming) override {
+    const DeployedFlow* deployed = route(incoming.to);
+    if (deployed == nullptr || stopping) {
+      stack->reject(incoming.id, stopping ? 503 : 404);
+      return;
+    }
+    auto call = std::make_unique<LiveCall>(*deployed, context.writer, incoming.from, incoming.to);
+    auto stream = media::RtpStream::open(pacer, incoming.local_ip, ports);
+    if (!stream) {
+      std::cerr << "callflow serve: call " << incoming.call_id << ": " << stream.error().message
+                << '\n';
+      stack->reject(incoming.id, 503);
+      return;
+    }
+    sip::MediaServices services{prompts ? &*prompts : nullptr, &speech, tts_pool.get_executor()};
+    call->line =
+        std::make_unique<sip::SipChannel>(*stack, incoming, services, *stream, loop.get_executor());
+    (*stream)->setListener(call->line.get());
+    call->call.setSecrets(&context.secrets);
+    call->call.services().leads = &call->leads;
+    call->call.services().http = &context.http;
+    CallRecord& opening = call->opening;
+    opening.uuid = newCallUuid();
+    opening.started_ms = nowMs();
+    opening.status = "open";
+    opening.from = toValidUtf8(incoming.from);
+    opening.to = toValidUtf8(incoming.to);
+    opening.flow = call->flow->name;
+    opening.flow_version = call->version;
+    LiveCall& ref = *call;
+    live.emplace(incoming.id, std::move(call));
+    asio::co_spawn(loop, run(incoming.id, ref), asio::detached);
+  }
+
+  asio::awaitable<void> run(std::uint64_t id, LiveCall& call) {
+    context.storeRecord(call.opening, true);
+    try {
+      co_await runCall(*call.flow, call.call, *call.line);
+    } catch (const std::exception& e) {
+      call.call.trace().error = std::string("internal error: ") + e.what();
+    }
+    call.line->finish();
+    context.calls.record(*call.flow, call.call);
+    context.storeRecord(completedCallRecord(*call.flow, call.call, call.opening.uuid,
+                                            call.opening.started_ms, nowMs(), call.version),
+                        false);
+    live.erase(id);
+  }
+
+  sip::SipChannel* find(std::uint64_t id) {
+    auto it = live.find(id);
+    return it == live.end() ? nullptr : it->second->line.get();
+  }
+  void ended(std::uint64_t id, sip::EndReason) override {
+    if (auto* line = find(id)) line->callerHungUp();
+  }
+  void mediaChanged(std::uint64_t id, sip::MediaDescription media) override {
+    if (auto* line = find(id)) line->mediaChanged(media);
+  }
+  void referDone(std::uint64_t id, bool accepted, int status) override {
+    if (auto* line = find(id)) line->referDone(accepted, status);
+  }
+};
+
+SipCalls::SipCalls(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SipCalls::~SipCalls() {
+  stop();
+  impl_->tts_pool.join();
+}
+
+Result<std::unique_ptr<SipCalls>> SipCalls::start(asio::io_context& loop, ServerContext& context,
+                                                  SipConfig config) {
+  auto ports = media::parsePortRange(config.rtp_ports);
+  if (!ports) return ports.error();
+  if (config.max_calls < 1) {
+    return fail(ErrorCode::kInvalidArgument, "--max-calls: give a number of calls, at least 1");
+  }
+  for (const auto& [number, flow] : config.routes) {
+    if (context.flows.find(flow) == context.flows.end()) {
+      return fail(ErrorCode::kNotFound, "--route " + number + ": no live flow \"" + flow + "\"");
+    }
+  }
+  auto impl = std::make_unique<Impl>(loop, context, std::move(config));
+  impl->ports = *ports;
+  if (!impl->config.prompts_dir.empty()) impl->prompts.emplace(impl->config.prompts_dir);
+  sip::SipOptions options;
+  options.listen = impl->config.listen;
+  options.max_calls = impl->config.max_calls;
+  auto stack = sip::SipStack::start(options, loop.get_executor(), *impl);
+  if (!stack) return stack.error();
+  impl->stack = std::move(*stack);
+  return std::unique_ptr<SipCalls>(new SipCalls(std::move(impl)));
+}
+
+std::uint16_t SipCalls::port() const { return impl_->stack ? impl_->stack->port() : 0; }
+int SipCalls::liveCalls() const { return static_cast<int>(impl_->live.size()); }
+
+void SipCalls::stop() {
+  Impl& impl = *impl_;
+  if (impl.stopping) return;
+  impl.stopping = true;
+  if (impl.stack) impl.stack->stop();  // BYE to answered calls, 503 to ringing ones
+  // Each live call ends in the element it is in, and its coroutine writes its record.
+  for (auto& [id, call] : impl.live) call->line->callerHungUp();
+}
+
+}  // namespace callflow

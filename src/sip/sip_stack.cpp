@@ -1,0 +1,633 @@
+#include "sip/sip_stack.h"
+
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+// libre: its umbrella header only (the others lack extern "C"), and only in this file. It
+// defines macros that clash with everything else; they go right after it.
+extern "C" {
+#include <re.h>
+}
+#undef VERSION
+#undef OS
+#undef ARCH
+#undef MIN
+#undef MAX
+#undef ARRAY_SIZE
+
+namespace callflow::sip {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr const char* kAllow = "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY\r\n";
+constexpr const char* kContactUser = "callflow";
+
+std::string str(const pl& text) {
+  return text.p == nullptr ? std::string() : std::string(text.p, text.l);
+}
+
+std::string addressText(const sa& address) {
+  char text[64] = {};
+  if (sa_ntop(&address, text, sizeof text) != 0) return {};
+  return text;
+}
+
+// The number in a SIP/tel URI as written in a header: "sip:+441234@host;user=phone" → "+441234".
+std::string uriUser(const pl& uri_text) {
+  std::string uri = str(uri_text);
+  for (const char* scheme : {"sips:", "sip:", "tel:"}) {
+    std::size_t n = std::strlen(scheme);
+    if (uri.size() >= n && strncasecmp(uri.c_str(), scheme, n) == 0) {
+      uri.erase(0, n);
+      break;
+    }
+  }
+  std::size_t end = uri.find_first_of("@;?>");
+  if (end != std::string::npos) uri.erase(end);
+  return uri;
+}
+
+const char* reasonPhrase(int status) {
+  switch (status) {
+    case 302:
+      return "Moved Temporarily";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 480:
+      return "Temporarily Unavailable";
+    case 486:
+      return "Busy Here";
+    case 488:
+      return "Not Acceptable Here";
+    case 500:
+      return "Server Internal Error";
+    case 503:
+      return "Service Unavailable";
+    case 603:
+      return "Decline";
+    default:
+      return status < 300 ? "OK" : "Rejected";
+  }
+}
+
+// The final status in a NOTIFY's message/sipfrag body ("SIP/2.0 200 OK"), or 0 for a
+// provisional or unreadable one.
+int sipfragStatus(const sip_msg* msg) {
+  if (msg == nullptr || msg->mb == nullptr) return 0;
+  std::string body(reinterpret_cast<const char*>(mbuf_buf(msg->mb)), mbuf_get_left(msg->mb));
+  if (body.rfind("SIP/2.0 ", 0) != 0 || body.size() < 11) return 0;
+  int status = std::atoi(body.c_str() + 8);
+  return status >= 200 && status <= 699 ? status : 0;
+}
+
+}  // namespace
+
+// One call's signalling, owned by the SIP thread.
+struct Leg {
+  SipStack::Impl* impl = nullptr;
+  std::uint64_t id = 0;
+  sipsess* sess = nullptr;
+  sdp_session* sdp = nullptr;
+  sdp_media* media = nullptr;
+  sipsub* refer = nullptr;
+  std::string local_ip;
+  bool answered = false;
+  bool delayed_offer = false;  // the INVITE had no SDP: we offer in the 200, the ACK answers
+  bool refer_reported = false;
+  std::uint32_t sdp_version = 1;
+  std::uint16_t rtp_port = 0;
+  MediaDescription media_now;  // what we send, as last agreed
+
+  ~Leg() {
+    mem_deref(refer);
+    mem_deref(sess);  // sends BYE when answered and the caller has not hung up
+    mem_deref(media);
+    mem_deref(sdp);
+  }
+};
+
+struct SipStack::Impl {
+  SipOptions options;
+  asio::any_io_executor worker;
+  // The events target, cleared on the worker when the stack stops: a posted event that runs
+  // later finds it null and does nothing.
+  std::shared_ptr<CallEvents*> events;
+
+  std::thread thread;
+  std::atomic<int> active{0};
+  std::uint16_t bound_port = 0;
+  sa listen_addr{};
+
+  // SIP thread state.
+  struct ::sip* stack = nullptr;
+  sipsess_sock* sessions = nullptr;
+  sipevent_sock* subscriptions = nullptr;
+  sip_lsnr* listener = nullptr;
+  mqueue* wake = nullptr;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Leg>> legs;
+  std::uint64_t next_id = 1;
+  bool stopping = false;
+  tmr stop_timer{};
+
+  // Commands from other threads.
+  std::mutex mutex;
+  std::vector<std::function<void(Impl&)>> commands;
+
+  void post(std::function<void(Impl&)> command) {
+    bool first = false;
+    {
+      std::lock_guard lock(mutex);
+      first = commands.empty();
+      commands.push_back(std::move(command));
+    }
+    // One wake-up per batch. A full pipe (EAGAIN) means wake-ups are pending already.
+    if (first && wake != nullptr) (void)mqueue_push(wake, 0, nullptr);
+  }
+
+  template <typename F>
+  void emit(F f) {
+    asio::post(worker, [target = events, f = std::move(f)]() mutable {
+      if (*target != nullptr) f(**target);
+    });
+  }
+
+  Leg* find(std::uint64_t id) {
+    auto it = legs.find(id);
+    return it == legs.end() ? nullptr : it->second.get();
+  }
+  void drop(std::uint64_t id) {
+    if (legs.erase(id) > 0) active.fetch_sub(1);
+  }
+
+  // SIP thread entry points.
+  static void onWake(int, void*, void* arg);
+  static bool onRequest(const sip_msg* msg, void* arg);
+  static void onInvite(const sip_msg* msg, void* arg);
+  static int onOffer(mbuf** descp, const sip_msg* msg, void* arg);
+  static int onAnswer(const sip_msg* msg, void* arg);
+  static void onEstablished(const sip_msg* msg, void* arg);
+  static void onClose(int err, const sip_msg* msg, void* arg);
+  static void onReferNotify(struct ::sip* sip, const sip_msg* msg, void* arg);
+  static void onReferClose(int err, const sip_msg* msg, const sipevent_substate* substate,
+                           void* arg);
+  static void onExit(void* arg);
+  static void onStopTimeout(void* arg);
+
+  // Our half of the SDP: `offer` lists every format we take, an answer the chosen ones.
+  mbuf* describe(Leg& leg, bool offer);
+  // Reads the formats and address of the caller's SDP (already decoded into leg.sdp).
+  bool choose(Leg& leg, MediaDescription& out);
+  void answer(std::uint64_t id, std::uint16_t port);
+  void finish(std::uint64_t id, int status, const std::string& contact);
+  void referTo(std::uint64_t id, const std::string& target);
+  void shutdown();
+};
+
+namespace {
+
+// The media of a call as the caller's SDP describes it; false when no codec is common.
+bool readRemote(sdp_media* media, MediaDescription& out) {
+  out = MediaDescription{};
+  int chosen = -1;
+  const list* formats = sdp_media_format_lst(media, false);
+  for (le* e = list_head(formats); e != nullptr; e = e->next) {
+    const auto* format = static_cast<const sdp_format*>(e->data);
+    std::string name = format->name != nullptr ? format->name : "";
+    if (name.empty() && format->pt == 0) name = "PCMU";  // static types may come bare
+    if (name.empty() && format->pt == 8) name = "PCMA";
+    bool narrow = format->srate == 8000 || format->srate == 0;
+    if (chosen < 0 && narrow &&
+        (strcasecmp(name.c_str(), "PCMU") == 0 || strcasecmp(name.c_str(), "PCMA") == 0)) {
+      chosen = strcasecmp(name.c_str(), "PCMU") == 0 ? 0 : 8;
+    }
+    if (out.telephone_event_pt < 0 && strcasecmp(name.c_str(), "telephone-event") == 0 &&
+        format->srate == 8000) {
+      out.telephone_event_pt = format->pt;
+    }
+  }
+  if (chosen < 0) return false;
+  out.payload_type = chosen;
+  const sa* address = sdp_media_raddr(media);
+  out.remote_port = sdp_media_rport(media);
+  out.remote_ip = address != nullptr ? addressText(*address) : std::string();
+  sdp_dir dir = sdp_media_rdir(media);
+  bool null_address = address == nullptr || sa_is_any(address);
+  out.send = !null_address && out.remote_port != 0 && (dir == SDP_SENDRECV || dir == SDP_RECVONLY);
+  return true;
+}
+
+}  // namespace
+
+bool SipStack::Impl::choose(Leg& leg, MediaDescription& out) { return readRemote(leg.media, out); }
+
+mbuf* SipStack::Impl::describe(Leg& leg, bool offer) {
+  const MediaDescription& m = leg.media_now;
+  const char* direction = "sendrecv";
+  if (!offer && !m.send) direction = "recvonly";  // the caller holds: we only listen
+  std::string formats;
+  std::string attributes;
+  auto add = [&](int pt, const char* rtpmap) {
+    formats += " " + std::to_string(pt);
+    attributes += "a=rtpmap:" + std::to_string(pt) + " " + rtpmap + "\r\n";
+  };
+  if (offer) {
+    add(0, "PCMU/8000");
+    add(8, "PCMA/8000");
+    add(101, "telephone-event/8000");
+    attributes += "a=fmtp:101 0-15\r\n";
+  } else {
+    add(m.payload_type, m.payload_type == 0 ? "PCMU/8000" : "PCMA/8000");
+    if (m.telephone_event_pt >= 0) {
+      add(m.telephone_event_pt, "telephone-event/8000");
+      attributes += "a=fmtp:" + std::to_string(m.telephone_event_pt) + " 0-15\r\n";
+    }
+  }
+  std::string family = leg.local_ip.find(':') != std::string::npos ? "IP6" : "IP4";
+  std::string text = "v=0\r\no=callflow " + std::to_string(leg.id) + " " +
+                     std::to_string(leg.sdp_version++) + " IN " + family + " " + leg.local_ip +
+                     "\r\ns=callflow\r\nc=IN " + family + " " + leg.local_ip +
+                     "\r\nt=0 0\r\nm=audio " + std::to_string(leg.rtp_port) + " RTP/AVP" + formats +
+                     "\r\n" + attributes + "a=ptime:20\r\na=" + direction + "\r\n";
+  mbuf* mb = mbuf_alloc(text.size());
+  if (mb == nullptr) return nullptr;
+  (void)mbuf_write_mem(mb, reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  mbuf_set_pos(mb, 0);
+  return mb;
+}
+
+void SipStack::Impl::onWake(int, void*, void* arg) {
+  auto* impl = static_cast<Impl*>(arg);
+  std::vector<std::function<void(Impl&)>> batch;
+  {
+    std::lock_guard lock(impl->mutex);
+    batch.swap(impl->commands);
+  }
+  for (auto& command : batch) command(*impl);
+}
+
+// Requests no other listener took: OPTIONS is answered, the rest refused.
+bool SipStack::Impl::onRequest(const sip_msg* msg, void* arg) {
+  auto* impl = static_cast<Impl*>(arg);
+  if (pl_strcmp(&msg->met, "OPTIONS") == 0) {
+    (void)sip_replyf(impl->stack, msg, 200, "OK",
+                     "%sAccept: application/sdp\r\nContent-Length: 0\r\n\r\n", kAllow);
+    return true;
+  }
+  if (pl_strcmp(&msg->met, "ACK") == 0) return true;  // a stray ACK gets no answer
+  if (pl_isset(&msg->to.tag)) {
+    (void)sip_reply(impl->stack, msg, 481, "Call/Transaction Does Not Exist");
+    return true;
+  }
+  (void)sip_replyf(impl->stack, msg, 405, "Method Not Allowed", "%sContent-Length: 0\r\n\r\n",
+                   kAllow);
+  return true;
+}
+
+void SipStack::Impl::onInvite(const sip_msg* msg, void* arg) {
+  auto* impl = static_cast<Impl*>(arg);
+  struct ::sip* stack = impl->stack;
+  if (impl->stopping || static_cast<int>(impl->legs.size()) >= impl->options.max_calls) {
+    (void)sip_treplyf(nullptr, nullptr, stack, msg, false, 503, "Service Unavailable",
+                      "Retry-After: 5\r\nContent-Length: 0\r\n\r\n");
+    return;
+  }
+  auto leg = std::make_unique<Leg>();
+  leg->impl = impl;
+  leg->id = impl->next_id++;
+  leg->local_ip =
+      sa_is_any(&impl->listen_addr) ? addressText(msg->dst) : addressText(impl->listen_addr);
+  sa local = sa_is_any(&impl->listen_addr) ? msg->dst : impl->listen_addr;
+  int err = sdp_session_alloc(&leg->sdp, &local);
+  if (err == 0) err = sdp_media_add(&leg->media, leg->sdp, "audio", 0, "RTP/AVP");
+  if (err == 0) {
+    err = sdp_format_add(nullptr, leg->media, false, "0", "PCMU", 8000, 1, nullptr, nullptr,
+                         nullptr, false, nullptr);
+  }
+  if (err == 0) {
+    err = sdp_format_add(nullptr, leg->media, false, "8", "PCMA", 8000, 1, nullptr, nullptr,
+                         nullptr, false, nullptr);
+  }
+  if (err == 0) {
+    err = sdp_format_add(nullptr, leg->media, false, "101", "telephone-event", 8000, 1, nullptr,
+                         nullptr, nullptr, false, "0-15");
+  }
+  if (err != 0) {
+    (void)sip_treply(nullptr, stack, msg, 500, "Server Internal Error");
+    return;
+  }
+
+  bool has_body = msg->mb != nullptr && mbuf_get_left(msg->mb) > 0;
+  if (has_body) {
+    if (!msg_ctype_cmp(&msg->ctyp, "application", "sdp") ||
+        sdp_decode(leg->sdp, msg->mb, true) != 0) {
+      (void)sip_treply(nullptr, stack, msg, 400, "Bad Request");
+      return;
+    }
+    if (!readRemote(leg->media, leg->media_now)) {
+      (void)sip_treplyf(nullptr, nullptr, stack, msg, false, 488, "Not Acceptable Here",
+                        "Warning: 304 callflow \"no common codec: PCMU or PCMA\"\r\n"
+                        "Content-Length: 0\r\n\r\n");
+      return;
+    }
+  } else {
+    leg->delayed_offer = true;
+  }
+
+  IncomingCall call;
+  call.id = leg->id;
+  call.call_id = str(msg->callid);
+  call.local_ip = leg->local_ip;
+  call.media = leg->media_now;
+  const sip_hdr* identity = sip_msg_xhdr(msg, "P-Asserted-Identity");
+  sip_addr asserted{};
+  if (identity != nullptr && sip_addr_decode(&asserted, &identity->val) == 0) {
+    call.from = uriUser(asserted.auri);
+  }
+  if (call.from.empty()) call.from = uriUser(msg->from.auri);
+  call.to = str(msg->uri.user);
+  if (call.to.empty()) call.to = uriUser(msg->to.auri);
+
+  (void)sip_reply(stack, msg, 100, "Trying");  // stateless: the transaction comes next
+  err = sipsess_accept(&leg->sess, impl->sessions, msg, 180, "Ringing", kContactUser,
+                       "application/sdp", nullptr, nullptr, nullptr, false, &Impl::onOffer,
+                       &Impl::onAnswer, &Impl::onEstablished, nullptr, nullptr, &Impl::onClose,
+                       leg.get(), "%s", kAllow);
+  if (err != 0) {
+    leg->sess = nullptr;
+    (void)sip_treply(nullptr, stack, msg, 500, "Server Internal Error");
+    return;
+  }
+  impl->legs.emplace(leg->id, std::move(leg));
+  impl->active.fetch_add(1);
+  impl->emit(
+      [call = std::move(call)](CallEvents& events) mutable { events.incoming(std::move(call)); });
+}
+
+// A re-INVITE (or UPDATE) with an offer: hold, unhold, a new address. No body: we offer.
+int SipStack::Impl::onOffer(mbuf** descp, const sip_msg* msg, void* arg) {
+  auto* leg = static_cast<Leg*>(arg);
+  if (msg->mb == nullptr || mbuf_get_left(msg->mb) == 0) {
+    *descp = leg->impl->describe(*leg, true);
+    return *descp == nullptr ? ENOMEM : 0;
+  }
+  if (sdp_decode(leg->sdp, msg->mb, true) != 0) return EPROTO;
+  MediaDescription media;
+  if (!readRemote(leg->media, media)) return EPROTO;  // libre answers 488
+  leg->media_now = media;
+  *descp = leg->impl->describe(*leg, false);
+  if (*descp == nullptr) return ENOMEM;
+  std::uint64_t id = leg->id;
+  leg->impl->emit([id, media](CallEvents& events) { events.mediaChanged(id, media); });
+  return 0;
+}
+
+// The caller's answer to our offer (the ACK of a delayed-offer INVITE, or of our re-offer).
+int SipStack::Impl::onAnswer(const sip_msg* msg, void* arg) {
+  auto* leg = static_cast<Leg*>(arg);
+  if (msg->mb == nullptr || sdp_decode(leg->sdp, msg->mb, false) != 0) return EPROTO;
+  MediaDescription media;
+  if (!readRemote(leg->media, media)) return EPROTO;
+  leg->media_now = media;
+  std::uint64_t id = leg->id;
+  leg->impl->emit([id, media](CallEvents& events) { events.mediaChanged(id, media); });
+  return 0;
+}
+
+void SipStack::Impl::onEstablished(const sip_msg*, void*) {}
+
+void SipStack::Impl::onClose(int err, const sip_msg* msg, void* arg) {
+  auto* leg = static_cast<Leg*>(arg);
+  Impl* impl = leg->impl;
+  EndReason reason = EndReason::kFailure;
+  if (err == 0) reason = EndReason::kBye;  // a BYE
+  if (err == ECONNRESET && !leg->answered) reason = EndReason::kCancel;
+  (void)msg;
+  std::uint64_t id = leg->id;
+  impl->emit([id, reason](CallEvents& events) { events.ended(id, reason); });
+  impl->drop(id);
+}
+
+void SipStack::Impl::onReferNotify(struct ::sip* stack, const sip_msg* msg, void* arg) {
+  auto* leg = static_cast<Leg*>(arg);
+  (void)sip_treply(nullptr, stack, msg, 200, "OK");  // libre leaves the answer to us
+  int status = sipfragStatus(msg);
+  if (status == 0 || leg->refer_reported) return;  // 100 Trying and the like
+  leg->refer_reported = true;
+  std::uint64_t id = leg->id;
+  bool accepted = status < 300;
+  leg->impl->emit(
+      [id, accepted, status](CallEvents& events) { events.referDone(id, accepted, status); });
+}
+
+void SipStack::Impl::onReferClose(int err, const sip_msg* msg, const sipevent_substate*,
+                                  void* arg) {
+  auto* leg = static_cast<Leg*>(arg);
+  leg->refer = static_cast<sipsub*>(mem_deref(leg->refer));
+  if (leg->refer_reported) return;
+  leg->refer_reported = true;
+  // The REFER was refused (a final response ≥ 300), timed out, or the subscription ended
+  // without a final sipfrag.
+  int status = msg != nullptr && !msg->req ? msg->scode : 0;
+  if (status == 0 && err == ETIMEDOUT) status = 408;
+  std::uint64_t id = leg->id;
+  leg->impl->emit([id, status](CallEvents& events) { events.referDone(id, false, status); });
+}
+
+void SipStack::Impl::answer(std::uint64_t id, std::uint16_t port) {
+  Leg* leg = find(id);
+  if (leg == nullptr || leg->answered) return;
+  leg->rtp_port = port;
+  mbuf* sdp = describe(*leg, leg->delayed_offer);
+  int err = sdp == nullptr ? ENOMEM : sipsess_answer(leg->sess, 200, "OK", sdp, "%s", kAllow);
+  mem_deref(sdp);
+  if (err != 0) {
+    emit([id](CallEvents& events) { events.ended(id, EndReason::kFailure); });
+    drop(id);
+    return;
+  }
+  leg->answered = true;
+}
+
+// Ends an unanswered call with `status` (302 with `contact`), or an answered one with BYE.
+void SipStack::Impl::finish(std::uint64_t id, int status, const std::string& contact) {
+  Leg* leg = find(id);
+  if (leg == nullptr) return;
+  if (!leg->answered) {
+    if (status == 302) {
+      (void)sipsess_reject(leg->sess, 302, reasonPhrase(302), "Contact: <%s>\r\n", contact.c_str());
+    } else {
+      (void)sipsess_reject(leg->sess, static_cast<uint16_t>(status), reasonPhrase(status), nullptr);
+    }
+  }
+  drop(id);  // the Leg's destructor sends BYE when the call was answered
+}
+
+void SipStack::Impl::referTo(std::uint64_t id, const std::string& target) {
+  Leg* leg = find(id);
+  if (leg == nullptr) return;
+  auto refuse = [this, id](int status) {
+    emit([id, status](CallEvents& events) { events.referDone(id, false, status); });
+  };
+  if (!leg->answered || leg->refer != nullptr) return refuse(0);
+  leg->refer_reported = false;
+  int err = sipevent_drefer(&leg->refer, subscriptions, sipsess_dialog(leg->sess), kContactUser,
+                            nullptr, nullptr, false, &Impl::onReferNotify, &Impl::onReferClose, leg,
+                            "Refer-To: <%s>\r\n", target.c_str());
+  if (err != 0) {
+    leg->refer = nullptr;
+    refuse(0);
+  }
+}
+
+void SipStack::Impl::onExit(void*) { re_cancel(); }
+void SipStack::Impl::onStopTimeout(void*) { re_cancel(); }
+
+void SipStack::Impl::shutdown() {
+  if (stopping) return;
+  stopping = true;
+  for (auto& [id, leg] : legs) {
+    if (!leg->answered) (void)sipsess_reject(leg->sess, 503, "Service Unavailable", nullptr);
+  }
+  legs.clear();  // BYE to the answered ones
+  active.store(0);
+  // Let the BYEs and final responses go out (at most 2 s), then leave re_main.
+  tmr_start(&stop_timer, 2000, &Impl::onStopTimeout, this);
+  sip_close(stack, false);
+}
+
+SipStack::SipStack(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SipStack::~SipStack() { stop(); }
+
+void SipStack::stop() {
+  if (!impl_ || !impl_->thread.joinable()) return;
+  *impl_->events = nullptr;  // called on the worker: later events are dropped
+  impl_->post([](Impl& impl) { impl.shutdown(); });
+  impl_->thread.join();
+}
+
+Result<std::unique_ptr<SipStack>> SipStack::start(SipOptions options, asio::any_io_executor worker,
+                                                  CallEvents& events) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  impl->worker = std::move(worker);
+  impl->events = std::make_shared<CallEvents*>(&events);
+  Impl* raw = impl.get();
+
+  std::promise<std::string> ready;  // empty: started; else the error
+  std::future<std::string> started = ready.get_future();
+  impl->thread = std::thread([raw, &ready] {
+    Impl& impl = *raw;
+    std::string error;
+    int err = libre_init();
+    if (err == 0) {
+      (void)fd_setsize(8192);
+      std::string host = impl.options.listen;
+      std::string port = "0";
+      if (auto colon = host.rfind(':'); colon != std::string::npos) {
+        port = host.substr(colon + 1);
+        host = host.substr(0, colon);
+      }
+      if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+      }
+      char* end = nullptr;
+      long number = std::strtol(port.c_str(), &end, 10);
+      if (port.empty() || *end != '\0' || number < 0 || number > 65535 ||
+          sa_set_str(&impl.listen_addr, host.c_str(), static_cast<uint16_t>(number)) != 0) {
+        error = "--sip " + impl.options.listen + ": not an address (HOST:PORT)";
+      }
+    } else {
+      error = "libre_init failed";
+    }
+    if (error.empty()) {
+      err = sip_alloc(&impl.stack, nullptr, 32, 32, 32, impl.options.user_agent.c_str(),
+                      &Impl::onExit, raw);
+      if (err == 0) err = sip_transp_add(impl.stack, SIP_TRANSP_UDP, &impl.listen_addr);
+      if (err == 0) {
+        sa bound{};
+        (void)sip_transp_laddr(impl.stack, &bound, SIP_TRANSP_UDP, nullptr);
+        impl.bound_port = sa_port(&bound);
+        sa tcp = impl.listen_addr;
+        sa_set_port(&tcp, impl.bound_port);
+        err = sip_transp_add(impl.stack, SIP_TRANSP_TCP, &tcp);
+      }
+      if (err != 0) {
+        error = "--sip " + impl.options.listen + ": " + std::strerror(err);
+      }
+    }
+    if (error.empty()) {
+      err = sipsess_listen(&impl.sessions, impl.stack, 256, &Impl::onInvite, raw);
+      if (err == 0)
+        err = sipevent_listen(&impl.subscriptions, impl.stack, 32, 32, nullptr, nullptr);
+      if (err == 0) err = sip_listen(&impl.listener, impl.stack, true, &Impl::onRequest, raw);
+      if (err == 0) err = mqueue_alloc(&impl.wake, &Impl::onWake, raw);
+      if (err != 0) error = std::string("SIP set-up failed: ") + std::strerror(err);
+    }
+    bool ok = error.empty();
+    ready.set_value(std::move(error));  // `ready` is not touched after this line
+    if (ok) (void)re_main(nullptr);
+    impl.legs.clear();
+    tmr_cancel(&impl.stop_timer);
+    impl.wake = static_cast<mqueue*>(mem_deref(impl.wake));
+    impl.listener = static_cast<sip_lsnr*>(mem_deref(impl.listener));
+    impl.subscriptions = static_cast<sipevent_sock*>(mem_deref(impl.subscriptions));
+    impl.sessions = static_cast<sipsess_sock*>(mem_deref(impl.sessions));
+    if (impl.stack != nullptr) sip_close(impl.stack, true);
+    impl.stack = static_cast<struct ::sip*>(mem_deref(impl.stack));
+    libre_close();
+  });
+  std::string error = started.get();
+  if (!error.empty()) {
+    impl->thread.join();
+    return fail(ErrorCode::kUnavailable, error);
+  }
+  return std::unique_ptr<SipStack>(new SipStack(std::move(impl)));
+}
+
+void SipStack::answer(std::uint64_t id, std::uint16_t port) {
+  impl_->post([id, port](Impl& impl) { impl.answer(id, port); });
+}
+void SipStack::redirect(std::uint64_t id, std::string target) {
+  impl_->post([id, target = std::move(target)](Impl& impl) { impl.finish(id, 302, target); });
+}
+void SipStack::reject(std::uint64_t id, int status) {
+  impl_->post([id, status](Impl& impl) { impl.finish(id, status, {}); });
+}
+void SipStack::hangup(std::uint64_t id) {
+  impl_->post([id](Impl& impl) { impl.finish(id, 603, {}); });
+}
+void SipStack::refer(std::uint64_t id, std::string target) {
+  impl_->post([id, target = std::move(target)](Impl& impl) { impl.referTo(id, target); });
+}
+std::uint16_t SipStack::port() const { return impl_->bound_port; }
+int SipStack::activeCalls() const { return impl_->active.load(); }
+
+std::string targetUri(std::string_view target, std::string_view host) {
+  if (target.empty()) return {};
+  for (char c : target) {
+    if (c == ' ' || c == '<' || c == '>' || c == '"' || c == '\r' || c == '\n' || c == '\0' ||
+        c == '\t') {
+      return {};
+    }
+  }
+  if (target.rfind("sip:", 0) == 0 || target.rfind("sips:", 0) == 0 ||
+      target.rfind("tel:", 0) == 0) {
+    return std::string(target);
+  }
+  if (target.find('@') != std::string_view::npos) return "sip:" + std::string(target);
+  return "sip:" + std::string(target) + "@" + std::string(host);
+}
+
+}  // namespace callflow::sip
