@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libsqlitecpp-dev libsodium-dev sqlite3
   libre-dev flite1-dev libspeexdsp-dev libsndfile1-dev  # SIP, TTS, resampling, WAV prompts
+  libspandsp-dev  # in-band DTMF (--inband-dtmf)
   sip-tester  # SIPp: the SIP tests' caller, and `make run`'s demo caller
   clang-format
 )

@@ -82,6 +82,7 @@ struct ServeOptions {
   std::string prompts_dir;
   int max_calls = 500;
   std::string rtp_ports = "16384-32767";
+  bool inband_dtmf = false;
   std::string country = "44";
   std::vector<std::string> allow;
   std::vector<std::string> deny;

@@ -114,6 +114,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   serve_command->add_option("--rtp-ports", serve.rtp_ports, "UDP ports for audio, MIN-MAX")
       ->capture_default_str();
+  serve_command->add_flag("--inband-dtmf", serve.inband_dtmf,
+                          "Hear DTMF tones in the audio of callers that send no RFC 4733 events");
   serve_command->add_option("--country", serve.country, "Country code for national numbers")
       ->capture_default_str();
   serve_command->add_option("--allow", serve.allow,

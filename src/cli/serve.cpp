@@ -65,6 +65,7 @@ int runServe(const ServeOptions& options) {
   config.sip.prompts_dir = options.prompts_dir;
   config.sip.max_calls = options.max_calls;
   config.sip.rtp_ports = options.rtp_ports;
+  config.sip.inband_dtmf = options.inband_dtmf;
   config.db_path = options.db_path;
   if (!parseHostPort(options.http, config.http_host, config.http_port)) {
     std::cerr << "callflow serve: --http: \"" << options.http

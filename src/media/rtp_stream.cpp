@@ -186,16 +186,28 @@ void RtpStream::receive() {
       });
 }
 
+void RtpStream::setInbandDtmf(bool on) {
+  if (on && !inband_) inband_ = std::make_unique<InbandDtmf>();
+  if (!on) inband_.reset();
+}
+
 void RtpStream::onPacket(std::size_t size) {
   auto packet = parseRtp(std::span<const std::uint8_t>(rx_.data(), size));
-  if (!packet || target_.telephone_event_pt < 0 ||
-      packet->header.payload_type != target_.telephone_event_pt) {
-    return;
+  if (!packet || listener_ == nullptr) return;
+  std::string digits;
+  if (target_.telephone_event_pt >= 0) {
+    if (packet->header.payload_type != target_.telephone_event_pt) return;
+    auto event = parseTelephoneEvent(packet->payload);
+    if (!event) return;
+    if (auto digit = dtmf_.onPacket(packet->header, *event)) digits.push_back(*digit);
+  } else if (inband_ && packet->header.payload_type == payloadType(target_.codec)) {
+    std::array<std::int16_t, 512> pcm;
+    std::size_t n = std::min(packet->payload.size(), pcm.size());
+    decode(target_.codec, packet->payload.first(n), pcm.data());
+    inband_->feed(std::span<const std::int16_t>(pcm.data(), n), digits);
   }
-  auto event = parseTelephoneEvent(packet->payload);
-  if (!event) return;
-  if (auto digit = dtmf_.onPacket(packet->header, *event); digit && listener_ != nullptr) {
-    listener_->onDigit(*digit);
+  for (char digit : digits) {
+    if (listener_ != nullptr) listener_->onDigit(digit);
   }
 }
 

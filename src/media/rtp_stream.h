@@ -21,6 +21,7 @@
 #include "callflow/result.h"
 #include "media/audio.h"
 #include "media/g711.h"
+#include "media/inband_dtmf.h"
 #include "media/rtp.h"
 
 namespace callflow::media {
@@ -62,6 +63,8 @@ class RtpStream : public std::enable_shared_from_this<RtpStream> {
   std::uint16_t localPort() const { return port_; }
   void setTarget(const StreamTarget& target);
   void setListener(StreamListener* listener) { listener_ = listener; }
+  // Listens for DTMF tones in the audio when the far end sends no RFC 4733 events.
+  void setInbandDtmf(bool on);
   // Starts sending (the call is answered): the stream joins its pacer.
   void start();
   // Stops sending and receiving; the listener is not called again.
@@ -105,6 +108,7 @@ class RtpStream : public std::enable_shared_from_this<RtpStream> {
   std::uint64_t packets_sent_ = 0;
 
   DtmfDetector dtmf_;
+  std::unique_ptr<InbandDtmf> inband_;  // only with setInbandDtmf(true)
   std::array<std::uint8_t, 512> rx_{};
 };
 

@@ -87,6 +87,7 @@ struct SipCalls::Impl : sip::CallEvents {
     call->line =
         std::make_unique<sip::SipChannel>(*stack, incoming, services, *stream, loop.get_executor());
     (*stream)->setListener(call->line.get());
+    (*stream)->setInbandDtmf(config.inband_dtmf);
     call->call.setSecrets(&context.secrets);
     call->call.services().leads = &call->leads;
     call->call.services().http = &context.http;

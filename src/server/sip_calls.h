@@ -31,6 +31,7 @@ struct SipConfig {
   int max_calls = 500;
   std::string rtp_ports = "16384-32767";
   std::size_t tts_cache_bytes = 64 << 20;
+  bool inband_dtmf = false;  // hear DTMF tones from callers that send no RFC 4733 events
 };
 
 class SipCalls {
