@@ -14,41 +14,16 @@ concurrency=${CONCURRENCY:-256}
 seconds=${SECONDS_PER_RUN:-5}
 runs=${RUNS:-3}
 
-for tool in nginx wrk; do
-  command -v $tool >/dev/null || {
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light wrk \
-      >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk >/dev/null
-  }
-done
-
+source bench/lib.sh
+need_tools nginx wrk
 work=$(mktemp -d)
-trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $work;
-  server {
-    listen 127.0.0.1:$port backlog=4096;
-    location /leadservices/api/v2/leads/ {
-      default_type application/json;
-      return 200 '{"FieldId": 158, "Value": "Gold"}';
-    }
-  }
-}
-CONF
-taskset -c 1 nginx -c "$work/nginx.conf" -e "$work/error.log"
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/leadservices/api/v2/leads/1/fields/158" >/dev/null && break; sleep 0.1; done
+trap 'stop_nginx "$work"; rm -rf "$work"' EXIT
+port=$(free_port)
+start_nginx "$work" "$port" return
 url="http://127.0.0.1:$port/leadservices/api/v2/leads/1001/fields/158"
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
 echo "concurrency $concurrency, $seconds s per client, $runs runs; nginx on CPU 1, clients on CPU 0"
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 field() { sed -E "s/.*$1=([0-9.]+).*/\1/"; }
 : > "$work/results"
 for run in $(seq "$runs"); do

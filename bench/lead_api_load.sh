@@ -12,44 +12,20 @@ seconds=${SECONDS_PER_RUN:-5}
 runs=${RUNS:-3}
 leads=${LEADS:-10000}
 
-for tool in nginx wrk; do
-  command -v $tool >/dev/null || {
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light wrk \
-      >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk >/dev/null
-  }
-done
-
+source bench/lib.sh
+need_tools nginx wrk
 work=$(mktemp -d)
 cleanup() {
-  kill "$(cat "$work/nginx.pid" 2>/dev/null)" 2>/dev/null || true
+  stop_nginx "$work"
   [[ -n ${server:-} ]] && kill "$server" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # nginx: the same body as a static file.
 nginx_port=$(free_port)
-mkdir -p "$work/static/leadservices/api/v2/leads/1001/fields"
-printf '{"FieldId":158,"Value":"Gold"}' >"$work/static/leadservices/api/v2/leads/1001/fields/158"
-cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $work;
-  server {
-    listen 127.0.0.1:$nginx_port backlog=4096;
-    root $work/static;
-    default_type application/json;
-  }
-}
-CONF
-taskset -c 1 nginx -c "$work/nginx.conf" -e "$work/error.log"
+start_nginx "$work" "$nginx_port" static
 
 # callflow serve: LEADS leads, each with field 158, and an API user.
 python3 - "$work/leads.csv" "$leads" <<'PY'
@@ -79,7 +55,6 @@ LUA
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
 echo "concurrency $concurrency, $seconds s per run, $runs runs; servers on CPU 1, wrk on CPU 0; $leads leads"
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 rate() { awk '/Requests\/sec/ {print $2}'; }
 errors() { awk '/Non-2xx|Socket errors/ {print}'; }
 : >"$work/results"
