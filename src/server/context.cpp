@@ -97,14 +97,17 @@ Result<std::int64_t> parseId(std::string_view text, std::string_view what) {
 }
 
 void ServerContext::storeRecord(CallRecord record, bool begin) {
-  writer.post([record = std::move(record), begin, failures = record_write_failures](Database& db) {
-    Result<void> written = begin ? db.beginCall(record) : db.finishCall(record);
-    if (!written) {
-      failures.inc();
-      std::fprintf(stderr, "callflow serve: call %s: the record was not written: %s\n",
-                   record.uuid.c_str(), written.error().message.c_str());
-    }
-  });
+  // Records share commits with their neighbours (group commit): an upsert by UUID, so running
+  // one again after a failed shared commit is harmless.
+  writer.postBatchable(
+      [record = std::move(record), begin, failures = record_write_failures](Database& db) {
+        Result<void> written = begin ? db.beginCall(record) : db.finishCall(record);
+        if (!written) {
+          failures.inc();
+          std::fprintf(stderr, "callflow serve: call %s: the record was not written: %s\n",
+                       record.uuid.c_str(), written.error().message.c_str());
+        }
+      });
 }
 
 void CallMetrics::record(const Flow& flow, const Call& call) const {

@@ -26,26 +26,79 @@ DbWorker::~DbWorker() {
 
 void DbWorker::loop() {
   std::unique_lock lock(mutex_);
+  std::vector<Job> batch;
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
     if (jobs_.empty()) return;  // stopping, and everything queued has run
-    Job job = std::move(jobs_.front());
-    jobs_.pop_front();
-    lock.unlock();
-    try {
-      job(*database_);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "callflow: a database job failed: %s\n", e.what());
+    batch.clear();
+    if (jobs_.front().batchable) {
+      while (!jobs_.empty() && jobs_.front().batchable && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(jobs_.front().job));
+        jobs_.pop_front();
+      }
+    } else {
+      batch.push_back(std::move(jobs_.front().job));
+      jobs_.pop_front();
     }
+    bool shared = batch.size() > 1;
+    lock.unlock();
+    if (shared) {
+      runBatch(batch);
+    } else {
+      runOne(batch.front());
+    }
+    std::size_t ran = batch.size();
+    batch.clear();  // a job's captures (a caller's tracked executor) go now, not at the next job
     lock.lock();
-    ++jobs_run_;
+    jobs_run_ += ran;
+  }
+}
+
+void DbWorker::runOne(Job& job) {
+  try {
+    job(*database_);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "callflow: a database job failed: %s\n", e.what());
+  }
+}
+
+void DbWorker::runBatch(std::vector<Job>& batch) {
+  bool committed = false;
+  try {
+    auto done = database_->transaction([&]() -> Result<void> {
+      for (Job& job : batch) job(*database_);
+      return {};
+    });
+    committed = done.has_value();
+    if (!done) {
+      std::fprintf(stderr,
+                   "callflow: a batch of %zu database jobs was not committed (%s); "
+                   "running them one by one\n",
+                   batch.size(), done.error().message.c_str());
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr,
+                 "callflow: a batch of %zu database jobs failed (%s); running them one "
+                 "by one\n",
+                 batch.size(), e.what());
+  }
+  if (!committed) {
+    for (Job& job : batch) runOne(job);
   }
 }
 
 void DbWorker::post(Job job) {
   {
     std::lock_guard lock(mutex_);
-    jobs_.push_back(std::move(job));
+    jobs_.push_back(Entry{std::move(job), false});
+  }
+  wake_.notify_one();
+}
+
+void DbWorker::postBatchable(Job job) {
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(Entry{std::move(job), true});
   }
   wake_.notify_one();
 }

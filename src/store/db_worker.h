@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "store/database.h"
 
@@ -33,6 +34,12 @@ class DbWorker {
   boost::asio::awaitable<void> run(Job job);
   // Queues job; returns at once.
   void post(Job job);
+  // Queues a job nobody waits for that may share one transaction (one commit, one fsync) with
+  // the batchable jobs queued next to it, up to kMaxBatch: call records, two per call. When a
+  // shared commit fails, each job of the batch runs again in a transaction of its own, so a
+  // batchable job must be idempotent (a record is an upsert by its UUID).
+  void postBatchable(Job job);
+  static constexpr std::size_t kMaxBatch = 512;
   // Blocks the calling thread (not an event loop's) until job has run.
   void runSync(Job job);
 
@@ -40,12 +47,18 @@ class DbWorker {
   std::size_t queued() const;
 
  private:
+  struct Entry {
+    Job job;
+    bool batchable = false;
+  };
   void loop();
+  void runOne(Job& job);
+  void runBatch(std::vector<Job>& batch);
 
   std::unique_ptr<Database> database_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Job> jobs_;
+  std::deque<Entry> jobs_;
   bool stopping_ = false;
   std::uint64_t jobs_run_ = 0;
   std::thread thread_;

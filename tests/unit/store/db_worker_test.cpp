@@ -9,6 +9,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <future>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -150,6 +151,46 @@ TEST(DbWorkerTest, DestructorRunsQueuedJobs) {
   auto db = openDb(dir);
   ASSERT_NE(db, nullptr);
   EXPECT_EQ(*db->countLeads(), 30);
+}
+
+TEST(DbWorkerTest, BatchableJobsShareACommitAndSurviveAFailingNeighbour) {
+  TempDir dir;
+  DbWorker worker(openDb(dir));
+  std::promise<void> started;
+  std::promise<void> gate;
+  std::shared_future<void> opened = gate.get_future().share();
+  worker.post([&](Database&) {
+    started.set_value();
+    opened.wait();
+  });
+  started.get_future().wait();  // the rest queue up behind it and run as one batch
+  auto record = [](int i) {
+    CallRecord r;
+    r.uuid = "00000000-0000-4000-8000-" + std::to_string(100000000000 + i);
+    r.started_ms = 1000 + i;
+    r.status = "open";
+    return r;
+  };
+  std::atomic<int> runs{0};
+  for (int i = 0; i < 10; ++i) {
+    worker.postBatchable([&, i](Database& db) {
+      ++runs;
+      if (i == 4) throw std::runtime_error("a bug in one job");
+      ASSERT_TRUE(db.beginCall(record(i)).has_value());
+    });
+  }
+  EXPECT_EQ(worker.queued(), 10u);
+  gate.set_value();
+  worker.runSync([](Database&) {});
+  // The throw in job 4 rolled the batch back (jobs 0-4 had run), then each job ran on its own:
+  // 5 + 10 runs, and every record but the failing job's is stored.
+  EXPECT_EQ(runs.load(), 15);
+  EXPECT_EQ(worker.jobsRun(), 12u);
+  for (int i = 0; i < 10; ++i) {
+    std::optional<CallRecord> stored;
+    worker.runSync([&](Database& db) { stored = *db.callByUuid(record(i).uuid); });
+    EXPECT_EQ(stored.has_value(), i != 4) << i;
+  }
 }
 
 TEST(DbWorkerTest, DestructorWithNothingQueued) {
