@@ -1,5 +1,6 @@
 # Callflow: `make run` and `make test` each do all set-up on a fresh Debian 12 machine.
-.PHONY: all deps build run test test-asan bench bench-http bench-lead-api check-includes format format-check clean
+# (bench-sip: SIP calls/s, calls held with audio, RTP pacing, memory per call)
+.PHONY: all deps build run test test-asan bench bench-http bench-lead-api bench-sip check-includes format format-check clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -43,6 +44,10 @@ bench-http: build
 # The Lead Web API's field endpoint under wrk, beside nginx serving a static file.
 bench-lead-api: build
 	BUILD=$(BUILD) bash bench/lead_api_load.sh
+
+# SIP: the seed's flow as phone calls under SIPp, calls held with audio, beside SIPp against SIPp.
+bench-sip: build
+	BUILD=$(BUILD) bash bench/sip_load.sh
 
 check-includes:
 	@bash scripts/check_includes.sh

@@ -214,22 +214,32 @@ void RtpStream::onPacket(std::size_t size) {
 Pacer::Pacer(asio::io_context& loop) : loop_(loop), timer_(loop) {}
 
 void Pacer::add(RtpStream* stream) {
-  stream->pacer_slot_ = streams_.size();
-  streams_.push_back(stream);
+  // The smallest group, so the groups stay even as calls come and go.
+  std::size_t group = 0;
+  for (std::size_t g = 1; g < kGroups; ++g) {
+    if (groups_[g].size() < groups_[group].size()) group = g;
+  }
+  stream->pacer_group_ = group;
+  stream->pacer_slot_ = groups_[group].size();
+  groups_[group].push_back(stream);
+  ++count_;
   if (!running_) {
     running_ = true;
-    deadline_ = std::chrono::steady_clock::now() + kFrame;
+    deadline_ = std::chrono::steady_clock::now() + kFrame / kGroups;
     arm();
   }
 }
 
 void Pacer::remove(RtpStream* stream) {
-  // Swap with the last; a tick in progress walks by index and sees every stream once.
+  // Swap with the last of its group; a wake-up in progress walks by index and sees every
+  // stream once.
+  auto& group = groups_[stream->pacer_group_];
   std::size_t slot = stream->pacer_slot_;
-  if (slot >= streams_.size() || streams_[slot] != stream) return;
-  streams_[slot] = streams_.back();
-  streams_[slot]->pacer_slot_ = slot;
-  streams_.pop_back();
+  if (slot >= group.size() || group[slot] != stream) return;
+  group[slot] = group.back();
+  group[slot]->pacer_slot_ = slot;
+  group.pop_back();
+  --count_;
 }
 
 void Pacer::arm() {
@@ -243,14 +253,16 @@ void Pacer::arm() {
 void Pacer::onTick() {
   auto now = std::chrono::steady_clock::now();
   if (now - deadline_ > std::chrono::milliseconds(2)) ++late_ticks_;
-  for (std::size_t i = 0; i < streams_.size(); ++i) streams_[i]->tick();
-  if (streams_.empty()) {
+  auto& group = groups_[next_group_];
+  for (std::size_t i = 0; i < group.size(); ++i) group[i]->tick();
+  next_group_ = (next_group_ + 1) % kGroups;
+  if (count_ == 0) {
     running_ = false;
     return;
   }
-  deadline_ += kFrame;
+  deadline_ += kFrame / kGroups;
   // Far behind (the loop was blocked): start again from now rather than send a burst.
-  if (now - deadline_ > 5 * kFrame) deadline_ = now + kFrame;
+  if (now - deadline_ > 5 * kFrame) deadline_ = now + kFrame / kGroups;
   arm();
 }
 

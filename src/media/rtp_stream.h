@@ -93,7 +93,8 @@ class RtpStream : public std::enable_shared_from_this<RtpStream> {
   std::uint16_t port_ = 0;
   bool started_ = false;
   bool closed_ = false;
-  std::size_t pacer_slot_ = 0;  // index in the pacer's list while started
+  std::size_t pacer_group_ = 0;  // the pacer's group, while started
+  std::size_t pacer_slot_ = 0;   // index in that group
 
   std::deque<AudioPtr> queue_;
   std::size_t offset_ = 0;  // next sample of queue_.front()
@@ -112,16 +113,21 @@ class RtpStream : public std::enable_shared_from_this<RtpStream> {
   std::array<std::uint8_t, 512> rx_{};
 };
 
-// The 20 ms clock of one worker loop.
+// The 20 ms clock of one worker loop. Streams are spread over kGroups groups, and the pacer
+// wakes every 20 ms / kGroups to send one group's frames: each stream still sends every 20 ms,
+// but one wake-up sends a tenth of the frames, so the time a stream waits behind the others of
+// its wake-up (a few microseconds per send) stays small and steady.
 class Pacer {
  public:
+  static constexpr std::size_t kGroups = 10;
+
   explicit Pacer(boost::asio::io_context& loop);
   boost::asio::io_context& loop() { return loop_; }
 
   void add(RtpStream* stream);
   void remove(RtpStream* stream);
-  std::size_t streams() const { return streams_.size(); }
-  // Late ticks so far: a tick that ran more than 2 ms after its deadline.
+  std::size_t streams() const { return count_; }
+  // Late wake-ups so far: one that ran more than 2 ms after its deadline.
   std::uint64_t lateTicks() const { return late_ticks_; }
 
  private:
@@ -130,7 +136,9 @@ class Pacer {
 
   boost::asio::io_context& loop_;
   boost::asio::steady_timer timer_;
-  std::vector<RtpStream*> streams_;
+  std::array<std::vector<RtpStream*>, kGroups> groups_;
+  std::size_t count_ = 0;
+  std::size_t next_group_ = 0;  // the group the next wake-up sends
   std::chrono::steady_clock::time_point deadline_{};
   bool running_ = false;
   std::uint64_t late_ticks_ = 0;

@@ -552,7 +552,9 @@ Result<std::unique_ptr<SipStack>> SipStack::start(SipOptions options, asio::any_
       error = "libre_init failed";
     }
     if (error.empty()) {
-      err = sip_alloc(&impl.stack, nullptr, 32, 32, 32, impl.options.user_agent.c_str(),
+      // Hash tables of client and server transactions and TCP connections: sized for
+      // thousands of transactions in flight (libre walks a bucket's list on every message).
+      err = sip_alloc(&impl.stack, nullptr, 8192, 8192, 1024, impl.options.user_agent.c_str(),
                       &Impl::onExit, raw);
       if (err == 0) err = sip_transp_add(impl.stack, SIP_TRANSP_UDP, &impl.listen_addr);
       if (err == 0) {
@@ -568,9 +570,9 @@ Result<std::unique_ptr<SipStack>> SipStack::start(SipOptions options, asio::any_
       }
     }
     if (error.empty()) {
-      err = sipsess_listen(&impl.sessions, impl.stack, 256, &Impl::onInvite, raw);
+      err = sipsess_listen(&impl.sessions, impl.stack, 8192, &Impl::onInvite, raw);
       if (err == 0)
-        err = sipevent_listen(&impl.subscriptions, impl.stack, 32, 32, nullptr, nullptr);
+        err = sipevent_listen(&impl.subscriptions, impl.stack, 256, 256, nullptr, nullptr);
       if (err == 0) err = sip_listen(&impl.listener, impl.stack, true, &Impl::onRequest, raw);
       if (err == 0) err = mqueue_alloc(&impl.wake, &Impl::onWake, raw);
       if (err != 0) error = std::string("SIP set-up failed: ") + std::strerror(err);
