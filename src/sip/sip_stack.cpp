@@ -91,6 +91,28 @@ int sipfragStatus(const sip_msg* msg) {
   return status >= 200 && status <= 699 ? status : 0;
 }
 
+// A CSeq whose method is not the request's (400), a request-URI scheme we do not serve (416)
+// or a Require: we cannot meet (420), answered
+// before anything else; true when it answered.
+bool refused(struct ::sip* stack, const sip_msg* msg) {
+  if (pl_cmp(&msg->cseq.met, &msg->met) != 0) {
+    (void)sip_reply(stack, msg, 400, "CSeq Method Does Not Match");
+    return true;
+  }
+  if (pl_strcasecmp(&msg->uri.scheme, "sip") != 0 && pl_strcasecmp(&msg->uri.scheme, "sips") != 0 &&
+      pl_strcasecmp(&msg->uri.scheme, "tel") != 0) {
+    (void)sip_reply(stack, msg, 416, "Unsupported URI Scheme");
+    return true;
+  }
+  if (const sip_hdr* require = sip_msg_hdr(msg, SIP_HDR_REQUIRE)) {
+    // We support no extension: every option required is unsupported.
+    (void)sip_replyf(stack, msg, 420, "Bad Extension",
+                     "Unsupported: %r\r\nContent-Length: 0\r\n\r\n", &require->val);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 // One call's signalling, owned by the SIP thread.
@@ -280,6 +302,7 @@ void SipStack::Impl::onWake(int, void*, void* arg) {
 bool SipStack::Impl::onRequest(const sip_msg* msg, void* arg) {
   auto* impl = static_cast<Impl*>(arg);
   if (pl_strcmp(&msg->met, "OPTIONS") == 0) {
+    if (refused(impl->stack, msg)) return true;
     (void)sip_replyf(impl->stack, msg, 200, "OK",
                      "%sAccept: application/sdp\r\nContent-Length: 0\r\n\r\n", kAllow);
     return true;
@@ -300,6 +323,22 @@ void SipStack::Impl::onInvite(const sip_msg* msg, void* arg) {
   if (impl->stopping || static_cast<int>(impl->legs.size()) >= impl->options.max_calls) {
     (void)sip_treplyf(nullptr, nullptr, stack, msg, false, 503, "Service Unavailable",
                       "Retry-After: 5\r\nContent-Length: 0\r\n\r\n");
+    return;
+  }
+  // Requests we cannot take, answered before anything is allocated for them (RFC 3261 8.2).
+  if (!pl_isset(&msg->to.auri) || !pl_isset(&msg->from.auri) || !pl_isset(&msg->from.tag) ||
+      pl_isset(&msg->to.tag)) {
+    // No To or From, a From with no tag (we cannot make a dialog), or a To tag on an INVITE
+    // that matched no dialog.
+    (void)sip_treply(nullptr, stack, msg, pl_isset(&msg->to.tag) ? 481 : 400,
+                     pl_isset(&msg->to.tag) ? "Call/Transaction Does Not Exist" : "Bad Request");
+    return;
+  }
+  if (refused(stack, msg)) return;
+  if (msg->mb != nullptr && mbuf_get_left(msg->mb) > 0 &&
+      !msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
+    (void)sip_treplyf(nullptr, nullptr, stack, msg, false, 415, "Unsupported Media Type",
+                      "Accept: application/sdp\r\nContent-Length: 0\r\n\r\n");
     return;
   }
   auto leg = std::make_unique<Leg>();
@@ -329,8 +368,7 @@ void SipStack::Impl::onInvite(const sip_msg* msg, void* arg) {
 
   bool has_body = msg->mb != nullptr && mbuf_get_left(msg->mb) > 0;
   if (has_body) {
-    if (!msg_ctype_cmp(&msg->ctyp, "application", "sdp") ||
-        sdp_decode(leg->sdp, msg->mb, true) != 0) {
+    if (sdp_decode(leg->sdp, msg->mb, true) != 0) {
       (void)sip_treply(nullptr, stack, msg, 400, "Bad Request");
       return;
     }
