@@ -3,9 +3,9 @@
 // Each call has one RtpStream: a UDP socket bound to an even port of the configured range,
 // a queue of clips to play (shared, immutable 8 kHz audio: a prompt or a piece of speech is
 // never copied per call), an optional hold loop (ApiRequest's phrase while it waits), and the
-// RFC 4733 digits it receives. One Pacer per worker ticks every 20 ms against absolute
-// deadlines and, in that one wake-up, sends the next frame of every stream on the worker:
-// the queued audio, else the hold loop, else silence, so the far end sees one steady stream.
+// RFC 4733 digits it receives (or, with setInbandDtmf, the tones it hears). One Pacer per
+// worker wakes against absolute deadlines and sends the next frame of the streams whose turn it
+// is: the queued audio, else the hold loop, else silence, so the far end sees one steady stream.
 // Everything here runs on the worker's thread; nothing is locked.
 #pragma once
 

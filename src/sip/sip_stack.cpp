@@ -6,6 +6,8 @@
 #include <cstring>
 #include <future>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -199,7 +201,7 @@ struct SipStack::Impl {
   static int onOffer(mbuf** descp, const sip_msg* msg, void* arg);
   static int onAnswer(const sip_msg* msg, void* arg);
   static void onEstablished(const sip_msg* msg, void* arg);
-  static void onClose(int err, const sip_msg* msg, void* arg);
+  static void onClose(int err, const sip_msg*, void* arg);
   static void onReferNotify(struct ::sip* sip, const sip_msg* msg, void* arg);
   static void onReferClose(int err, const sip_msg* msg, const sipevent_substate* substate,
                            void* arg);
@@ -208,8 +210,6 @@ struct SipStack::Impl {
 
   // Our half of the SDP: `offer` lists every format we take, an answer the chosen ones.
   mbuf* describe(Leg& leg, bool offer);
-  // Reads the formats and address of the caller's SDP (already decoded into leg.sdp).
-  bool choose(Leg& leg, MediaDescription& out);
   void answer(std::uint64_t id, std::uint16_t port);
   void finish(std::uint64_t id, int status, const std::string& contact);
   void referTo(std::uint64_t id, const std::string& target);
@@ -218,8 +218,38 @@ struct SipStack::Impl {
 
 namespace {
 
-// The media of a call as the caller's SDP describes it; false when no codec is common.
-bool readRemote(sdp_media* media, MediaDescription& out) {
+// The direction the caller's SDP states for its audio: the audio section's attribute, else the
+// session's, else sendrecv. (Read from the text: libre 1.1 keeps the first offer's direction
+// across a re-INVITE's decode.)
+sdp_dir offeredDirection(std::string_view sdp) {
+  auto directionIn = [](std::string_view part) -> std::optional<sdp_dir> {
+    for (auto [name, dir] :
+         {std::pair{"a=sendonly", SDP_SENDONLY}, std::pair{"a=recvonly", SDP_RECVONLY},
+          std::pair{"a=inactive", SDP_INACTIVE}, std::pair{"a=sendrecv", SDP_SENDRECV}}) {
+      std::size_t at = part.find(name);
+      if (at != std::string_view::npos && (at == 0 || part[at - 1] == '\n')) return dir;
+    }
+    return std::nullopt;
+  };
+  std::size_t audio = sdp.find("m=audio");
+  std::string_view session = sdp.substr(0, audio);
+  if (audio != std::string_view::npos) {
+    std::string_view section = sdp.substr(audio);
+    section = section.substr(0, section.find("\nm=", 1));
+    if (auto dir = directionIn(section)) return *dir;
+  }
+  return directionIn(session).value_or(SDP_SENDRECV);
+}
+
+// The body of a message, as text (empty when it has none).
+std::string_view bodyOf(const sip_msg* msg) {
+  if (msg == nullptr || msg->mb == nullptr) return {};
+  return std::string_view(reinterpret_cast<const char*>(mbuf_buf(msg->mb)), mbuf_get_left(msg->mb));
+}
+
+// The media of a call as the caller's SDP (`body`, already decoded into `media`) describes
+// it; false when no codec is common.
+bool readRemote(sdp_media* media, std::string_view body, MediaDescription& out) {
   out = MediaDescription{};
   int chosen = -1;
   const list* formats = sdp_media_format_lst(media, false);
@@ -243,15 +273,13 @@ bool readRemote(sdp_media* media, MediaDescription& out) {
   const sa* address = sdp_media_raddr(media);
   out.remote_port = sdp_media_rport(media);
   out.remote_ip = address != nullptr ? addressText(*address) : std::string();
-  sdp_dir dir = sdp_media_rdir(media);
+  sdp_dir dir = body.empty() ? sdp_media_rdir(media) : offeredDirection(body);
   bool null_address = address == nullptr || sa_is_any(address);
   out.send = !null_address && out.remote_port != 0 && (dir == SDP_SENDRECV || dir == SDP_RECVONLY);
   return true;
 }
 
 }  // namespace
-
-bool SipStack::Impl::choose(Leg& leg, MediaDescription& out) { return readRemote(leg.media, out); }
 
 mbuf* SipStack::Impl::describe(Leg& leg, bool offer) {
   const MediaDescription& m = leg.media_now;
@@ -368,11 +396,12 @@ void SipStack::Impl::onInvite(const sip_msg* msg, void* arg) {
 
   bool has_body = msg->mb != nullptr && mbuf_get_left(msg->mb) > 0;
   if (has_body) {
+    std::string_view body = bodyOf(msg);  // before the decode moves the buffer's position
     if (sdp_decode(leg->sdp, msg->mb, true) != 0) {
       (void)sip_treply(nullptr, stack, msg, 400, "Bad Request");
       return;
     }
-    if (!readRemote(leg->media, leg->media_now)) {
+    if (!readRemote(leg->media, body, leg->media_now)) {
       (void)sip_treplyf(nullptr, nullptr, stack, msg, false, 488, "Not Acceptable Here",
                         "Warning: 304 callflow \"no common codec: PCMU or PCMA\"\r\n"
                         "Content-Length: 0\r\n\r\n");
@@ -419,9 +448,10 @@ int SipStack::Impl::onOffer(mbuf** descp, const sip_msg* msg, void* arg) {
     *descp = leg->impl->describe(*leg, true);
     return *descp == nullptr ? ENOMEM : 0;
   }
+  std::string_view body = bodyOf(msg);
   if (sdp_decode(leg->sdp, msg->mb, true) != 0) return EPROTO;
   MediaDescription media;
-  if (!readRemote(leg->media, media)) return EPROTO;  // libre answers 488
+  if (!readRemote(leg->media, body, media)) return EPROTO;  // libre answers 488
   leg->media_now = media;
   *descp = leg->impl->describe(*leg, false);
   if (*descp == nullptr) return ENOMEM;
@@ -433,9 +463,10 @@ int SipStack::Impl::onOffer(mbuf** descp, const sip_msg* msg, void* arg) {
 // The caller's answer to our offer (the ACK of a delayed-offer INVITE, or of our re-offer).
 int SipStack::Impl::onAnswer(const sip_msg* msg, void* arg) {
   auto* leg = static_cast<Leg*>(arg);
+  std::string_view body = bodyOf(msg);
   if (msg->mb == nullptr || sdp_decode(leg->sdp, msg->mb, false) != 0) return EPROTO;
   MediaDescription media;
-  if (!readRemote(leg->media, media)) return EPROTO;
+  if (!readRemote(leg->media, body, media)) return EPROTO;
   leg->media_now = media;
   std::uint64_t id = leg->id;
   leg->impl->emit([id, media](CallEvents& events) { events.mediaChanged(id, media); });
@@ -444,13 +475,12 @@ int SipStack::Impl::onAnswer(const sip_msg* msg, void* arg) {
 
 void SipStack::Impl::onEstablished(const sip_msg*, void*) {}
 
-void SipStack::Impl::onClose(int err, const sip_msg* msg, void* arg) {
+void SipStack::Impl::onClose(int err, const sip_msg*, void* arg) {
   auto* leg = static_cast<Leg*>(arg);
   Impl* impl = leg->impl;
   EndReason reason = EndReason::kFailure;
   if (err == 0) reason = EndReason::kBye;  // a BYE
   if (err == ECONNRESET && !leg->answered) reason = EndReason::kCancel;
-  (void)msg;
   std::uint64_t id = leg->id;
   impl->emit([id, reason](CallEvents& events) { events.ended(id, reason); });
   impl->drop(id);
