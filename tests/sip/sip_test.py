@@ -121,6 +121,9 @@ WAV_RATE = 16000        # the server resamples (prompts may have any rate)
 TOLERANCE_MS = 80
 
 
+BARGE_PROMPT_SECONDS = 6  # the barge-in case's Menu prompt; the caller's key comes at about 1 s
+
+
 def make_prompts(directory):
     os.makedirs(directory, exist_ok=True)
     sipkit.write_wav(os.path.join(directory, "tone-1500ms.wav"),
@@ -129,6 +132,8 @@ def make_prompts(directory):
                      sipkit.silence(GAP_SECONDS, WAV_RATE), WAV_RATE)
     sipkit.write_wav(os.path.join(directory, "beep-200ms.wav"),
                      sipkit.tone(0.2, WAV_RATE, 1000.0, 6000.0), WAV_RATE)
+    sipkit.write_wav(os.path.join(directory, "tone-6s.wav"),
+                     sipkit.tone(BARGE_PROMPT_SECONDS, WAV_RATE, 440.0, 8000.0), WAV_RATE)
 
 
 def make_fake_audio_pcap(path, pt):
@@ -253,7 +258,7 @@ def wait_bound(port, tcp=False, timeout=5.0):
 class Case:
     def __init__(self, name, scenario, fake, dnis, flow=None, keys=None, sets=None, calls=1,
                  rate=None, record=None, records=1, transport="u1", fake_calls=None,
-                 codec="PCMU", audio=False, digit=None):
+                 codec="PCMU", audio=False, digit=None, barge=False):
         self.name, self.scenario, self.fake, self.dnis = name, scenario, fake, dnis
         self.flow = flow
         self.keys = dict(keys or {})
@@ -266,6 +271,7 @@ class Case:
         self.codec = codec            # the codec the IVR must choose (full calls)
         self.audio = audio            # analyse the IVR's RTP (full calls)
         self.digit = digit            # the DTMF digit the caller sends
+        self.barge = barge            # the digit must cut the prompt short (barge-in)
 
 
 CALLER = "441632960"   # + two digits per case: the From user part
@@ -317,6 +323,10 @@ def cases():
              keys={"target": "sip:agent@example.com"},
              record={"status": "completed", "resultCode": "transfer-failed", "hungUpBy": "flow",
                      "path": ["Hello", "Xfer", "Failed", "FailedBye"]}),
+        Case("barge-in: a digit stops the Menu prompt", "menu_dtmf.xml", None, "7014",
+             flow="barge_in.json", keys={"dtmf_pcap": DTMF_PCAP % "1"}, digit="1", barge=True,
+             record={"status": "completed", "resultCode": "sales", "hungUpBy": "flow",
+                     "path": ["Main", "Sales"]}),
         Case("hold and unhold by re-INVITE", "reinvite_hold.xml", None, "7013",
              flow="long_call.json",
              record={"status": "completed", "resultCode": "long", "hungUpBy": "caller",
@@ -512,6 +522,15 @@ def run_case(c, case):
             info("RTP from %s; the SDP answer names port %d" % (", ".join(sources) or "nowhere",
                                                                 answer["port"]))
             check_audio(name, packets, answer["pts"][0])
+    if case.barge:
+        # The prompt is a 6 s tone and the key comes about 1 s after the answer: the tone heard
+        # must stop well before its end (frames counted, not time measured).
+        ordered = sipkit.in_seq_order(packets)
+        segments = sipkit.voiced_segments(sipkit.frame_levels(ordered))
+        heard_ms = (segments[0][1] - segments[0][0] + 1) * sipkit.FRAME_MS if segments else 0
+        check(name + ": the prompt is heard, then cut: %d ms of its %d ms" % (
+            heard_ms, BARGE_PROMPT_SECONDS * 1000),
+            0 < heard_ms <= BARGE_PROMPT_SECONDS * 1000 - 2000, segments)
     if case.scenario == "menu_dtmf.xml":
         if FAKE:
             check_dtmf_sent(name, dtmf_packets, case.digit)
