@@ -41,16 +41,16 @@ void DbWorker::loop() {
       jobs_.pop_front();
     }
     bool shared = batch.size() > 1;
+    // Counted as they start: a caller woken by its job (runSync) finds it counted.
+    jobs_run_ += batch.size();
     lock.unlock();
     if (shared) {
       runBatch(batch);
     } else {
       runOne(batch.front());
     }
-    std::size_t ran = batch.size();
     batch.clear();  // a job's captures (a caller's tracked executor) go now, not at the next job
     lock.lock();
-    jobs_run_ += ran;
   }
 }
 

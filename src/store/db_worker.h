@@ -43,7 +43,7 @@ class DbWorker {
   // Blocks the calling thread (not an event loop's) until job has run.
   void runSync(Job job);
 
-  std::uint64_t jobsRun() const;
+  std::uint64_t jobsRun() const;  // jobs started so far (a job counts from when it starts)
   std::size_t queued() const;
 
  private:
