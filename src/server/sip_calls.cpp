@@ -84,8 +84,9 @@ struct SipCalls::Impl : sip::CallEvents {
       return;
     }
     sip::MediaServices services{prompts ? &*prompts : nullptr, &speech, tts_pool.get_executor()};
-    call->line =
-        std::make_unique<sip::SipChannel>(*stack, incoming, services, *stream, loop.get_executor());
+    call->line = std::make_unique<sip::SipChannel>(
+        *stack, incoming, services, *stream, loop.get_executor(),
+        "flow \"" + call->flow->name + "\", call " + incoming.call_id);
     (*stream)->setListener(call->line.get());
     (*stream)->setInbandDtmf(config.inband_dtmf);
     call->call.setSecrets(&context.secrets);

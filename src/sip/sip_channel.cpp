@@ -38,8 +38,10 @@ media::StreamTarget targetOf(const MediaDescription& media) {
 }  // namespace
 
 SipChannel::SipChannel(SipStack& stack, const IncomingCall& call, MediaServices media,
-                       std::shared_ptr<media::RtpStream> stream, asio::any_io_executor worker)
+                       std::shared_ptr<media::RtpStream> stream, asio::any_io_executor worker,
+                       std::string label)
     : stack_(stack),
+      label_(std::move(label)),
       id_(call.id),
       local_ip_(call.local_ip),
       media_(std::move(media)),
@@ -51,7 +53,15 @@ SipChannel::SipChannel(SipStack& stack, const IncomingCall& call, MediaServices 
 
 SipChannel::~SipChannel() { finish(); }
 
-void SipChannel::enter(std::string_view) {}
+void SipChannel::enter(std::string_view element) { element_ = element; }
+
+void SipChannel::fault(std::string message) {
+  // The line could not do what the element asked: logged with where it happened, kept for
+  // lastError(); the element sees kFailed and its trace says so.
+  std::fprintf(stderr, "callflow serve: %s, element \"%s\": %s\n", label_.c_str(), element_.c_str(),
+               message.c_str());
+  last_error_ = std::move(message);
+}
 
 void SipChannel::answer() {
   if (answered_ || hung_up_ || ended_) return;
@@ -117,7 +127,7 @@ asio::awaitable<std::optional<Clips>> SipChannel::speak(Speech speech) {
   std::span<const SpeechPart> parts =
       speech.parts.empty() ? std::span<const SpeechPart>(&whole, 1) : speech.parts;
   if (media_.speech == nullptr) {
-    last_error_ = "no text-to-speech engine is configured";
+    fault("no text-to-speech engine is configured");
     co_return std::nullopt;
   }
   if (auto cached = media_.speech->lookup(parts, speech.voice)) co_return std::move(*cached);
@@ -135,7 +145,7 @@ asio::awaitable<std::optional<Clips>> SipChannel::speak(Speech speech) {
   auto spawned = asio::co_spawn(media_.tts, std::move(job), asio::use_awaitable);
   Synthesized done = co_await std::move(spawned);
   if (!done.error.empty()) {
-    last_error_ = "text-to-speech: " + done.error;
+    fault("text-to-speech: " + done.error);
     co_return std::nullopt;
   }
   co_return std::move(done.clips);
@@ -144,13 +154,13 @@ asio::awaitable<std::optional<Clips>> SipChannel::speak(Speech speech) {
 std::optional<Clips> SipChannel::prompts(std::span<const std::string> files) {
   Clips clips;
   if (media_.prompts == nullptr) {
-    if (!files.empty()) last_error_ = "no prompts folder is configured (--prompts)";
+    if (!files.empty()) fault("no prompts folder is configured (--prompts)");
     return files.empty() ? std::optional<Clips>(clips) : std::nullopt;
   }
   for (const std::string& file : files) {
     Result<media::AudioPtr> audio = media_.prompts->load(file);
     if (!audio) {
-      last_error_ = audio.error().message;
+      fault(audio.error().message);
       return std::nullopt;
     }
     clips.push_back(std::move(*audio));
@@ -240,7 +250,7 @@ asio::awaitable<LineStatus> SipChannel::transfer(std::string_view target) {
   if (hung_up_) co_return LineStatus::kHungUp;
   std::string uri = targetUri(target, local_ip_);
   if (uri.empty()) {
-    last_error_ = "the transfer target is not a SIP URI or number";
+    fault("the transfer target is not a SIP URI or number");
     co_return LineStatus::kFailed;
   }
   if (!answered_) {  // before the answer: a redirect, and the call has left us
@@ -255,8 +265,8 @@ asio::awaitable<LineStatus> SipChannel::transfer(std::string_view target) {
   while (!refer_ && !hung_up_ && Clock::now() < deadline) co_await waitUntil(deadline);
   if (hung_up_) co_return LineStatus::kHungUp;
   if (!refer_ || !refer_->first) {
-    last_error_ = refer_ ? "the transfer was refused (" + std::to_string(refer_->second) + ")"
-                         : "no answer to the transfer";
+    fault(refer_ ? "the transfer was refused (" + std::to_string(refer_->second) + ")"
+                 : "no answer to the transfer");
     co_return LineStatus::kFailed;
   }
   finish();  // the far end has the caller: the IVR leaves with a BYE

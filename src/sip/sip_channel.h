@@ -41,8 +41,10 @@ inline constexpr std::chrono::seconds kReferTimeout{32};
 
 class SipChannel : public Channel, public media::StreamListener {
  public:
+  // `label` names the call in log lines, e.g. `flow "Main", call 3848276298@10.0.0.1`.
   SipChannel(SipStack& stack, const IncomingCall& call, MediaServices media,
-             std::shared_ptr<media::RtpStream> stream, boost::asio::any_io_executor worker);
+             std::shared_ptr<media::RtpStream> stream, boost::asio::any_io_executor worker,
+             std::string label);
   ~SipChannel() override;
 
   // Channel
@@ -75,6 +77,7 @@ class SipChannel : public Channel, public media::StreamListener {
  private:
   void answer();
   void wake();
+  void fault(std::string message);
   // Waits for wake() or `deadline`; true when woken before it.
   boost::asio::awaitable<bool> waitUntil(std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<std::optional<std::vector<media::AudioPtr>>> speak(Speech speech);
@@ -82,6 +85,8 @@ class SipChannel : public Channel, public media::StreamListener {
   boost::asio::awaitable<LineStatus> playClips(const std::vector<media::AudioPtr>& clips);
 
   SipStack& stack_;
+  std::string label_;
+  std::string element_;  // the element running, for log lines
   std::uint64_t id_;
   std::string local_ip_;
   MediaServices media_;
