@@ -213,7 +213,7 @@ sys.exit(0 if sipkit.sip_options($sip_port, timeout=0.2) == 200 else 1)"; then r
 
 if [ "${SKIP_RATES:-0}" != 1 ]; then
   start_callflow "$work/flows/seed.json"
-  scenario=(-sf "$PWD/bench/sip/seed_call.xml" -key caller "$caller_number" -key service 100)
+  scenario=(-sf "$PWD/bench/sip/seed_call.xml" -key caller "$caller_number" -s 100)
   rates=$callflow_rates
   min_achieved=0  # a call lasts about 0.9 s (the speech): the average rate trails the offered
   ladder callflow "127.0.0.1:$sip_port"
@@ -242,7 +242,7 @@ if [ "${SKIP_CONCURRENT:-0}" != 1 ]; then
   dir="$work/held"
   mkdir -p "$dir"
   (cd "$dir" && timeout $((ramp_seconds + hold_seconds + 90)) "${caller_cpu[@]}" sipp \
-      -sf "$OLDPWD/bench/sip/hold_call.xml" -key caller "$caller_number" -key service 100 \
+      -sf "$OLDPWD/bench/sip/hold_call.xml" -key caller "$caller_number" -s 100 \
       -d $((hold_seconds * 1000)) -i 127.0.0.1 -p "$(free_port)" -mp "$(free_media_port)" \
       -r "$ramp" -m "$concurrent" -l "$concurrent" -nostdin -timeout $((ramp_seconds + hold_seconds + 60))s \
       -buff_size 8388608 -trace_stat -stf stats.csv -fd 1 "127.0.0.1:$sip_port" \

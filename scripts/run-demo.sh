@@ -76,7 +76,7 @@ Try:
 
   # a phone call: point a softphone at sip:100@$sip (from 441632960001, demo lead 1001,
   # to hear its status), or let SIPp call and press 1 then 2:
-  sipp -sf examples/sipp/demo_call.xml -key caller 441632960001 -key service 100 -m 1 -p 5070 $sip
+  sipp -sf examples/sipp/demo_call.xml -key caller 441632960001 -s 100 -m 1 -p 5070 $sip
   $callflow calls list --db $db
 
   # the Lead Web API (user ivr, password in run/secrets)
