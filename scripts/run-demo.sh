@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: Callflow's main job on its embedded default. Sets up run/callflow.db (SQLite) once
 # (the demo leads of examples/leads.csv, an API user for the Lead Web API and an admin user,
-# their passwords in run/), starts `callflow serve` on 127.0.0.1:8080 with the example flows,
+# their passwords in run/, the example prompts copied to run/prompts), starts `callflow serve` on
+# 127.0.0.1:8080 with the example flows and, when it is built, the web designer (web/dist),
 # runs the seed's example against it with `callflow run`, prints what to try, and serves until
 # Ctrl-C.
 set -euo pipefail
@@ -38,8 +39,18 @@ for user in ivr:api:$ivr_password admin:admin:$admin_password; do
   fi
 done
 
+# Prompts are served from run/prompts, seeded from examples/prompts (a prompt already there,
+# uploaded or replaced through the admin API, is kept): uploads never write into the repository.
+mkdir -p run/prompts
+for prompt in examples/prompts/*.wav; do
+  [[ -e "run/prompts/$(basename "$prompt")" ]] || cp "$prompt" run/prompts/
+done
 serve=(serve --db "$db" --http "$address" --flows examples/flows --secrets run/secrets
-       --sip "$sip" --flow examples/flows/phone.json --prompts examples/prompts)
+       --sip "$sip" --flow examples/flows/phone.json --prompts run/prompts)
+# The web designer, when it has been built (`make web`).
+if [[ -f web/dist/index.html ]]; then
+  serve+=(--web web/dist)
+fi
 echo "\$ callflow ${serve[*]}"
 "$callflow" "${serve[@]}" &
 server=$!
@@ -74,6 +85,9 @@ cat <<TRY
 Callflow is answering SIP calls on $sip and serving on http://$address (Ctrl-C stops it).
 Try:
 
+  # the web designer: open http://$address/ and sign in as admin, password $(cat run/admin-password)
+  # (also in run/admin-password); build the seed's example, try its request and a whole call
+
   # a phone call: point a softphone at sip:100@$sip (from 441632960001, demo lead 1001,
   # to hear its status), or let SIPp call and press 1 then 2:
   sipp -sf examples/sipp/demo_call.xml -key caller 441632960001 -s 100 -m 1 -p 5070 $sip
@@ -90,6 +104,9 @@ Try:
   token=\$(python3 -c 'import json; print(json.dumps({"username": "admin", "password": open("run/admin-password").read().strip()}))' |
           curl -s -d @- http://$address/api/v1/auth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   curl -H "Authorization: Bearer \$token" http://$address/api/v1/flows
+  curl -H "Authorization: Bearer \$token" http://$address/api/v1/prompts
+  curl -H "Authorization: Bearer \$token" -d '{"text": "Your value is Gold"}' -o gold.wav \\
+       http://$address/api/v1/tts
   curl -H "Authorization: Bearer \$token" -d '{"from": "+441632960002"}' \\
        http://$address/api/v1/flows/LeadField/calls
   $callflow calls list --db $db

@@ -25,11 +25,19 @@ struct HttpRequest {
 
 struct HttpResponse {
   enum class Failure { kNone, kTimeout, kConnect, kTooLarge, kPolicy, kOther };
+  // Of the response's header fields, at most this many (and this many bytes of names and
+  // values) are kept; the rest are dropped.
+  static constexpr std::size_t kMaxHeaders = 100;
+  static constexpr std::size_t kMaxHeaderBytes = 16 << 10;
+
   int status = 0;  // 0 when no response arrived
   std::string body;
   std::string content_type;
   Failure failure = Failure::kNone;
   std::string error;  // short reason, empty on success
+  // The final response's header fields in arrival order, names in lower case (after followed
+  // redirects: the last hop's only).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 class HttpClient {

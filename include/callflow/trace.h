@@ -5,8 +5,10 @@
 // first (engine/secrets.h), which replaces every configured secret value with `***`.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace callflow {
@@ -34,7 +36,11 @@ struct TraceStep {
   bool bug = false;   // the element failed in a way it should not (an escaped exception)
 };
 
+// One ApiRequest exchange as the element sent it (after retries: the last try). Bodies are kept
+// up to kTraceBodyBytes each, so a large answer does not stay in memory with the call.
 struct HttpExchange {
+  static constexpr std::size_t kTraceBodyBytes = 64 << 10;
+
   std::string element;
   std::string method;
   std::string url;
@@ -43,6 +49,14 @@ struct HttpExchange {
   double seconds = 0;
   int retries = 0;  // tries after the first
   bool timed_out = false;
+  // The request's header fields as sent, except that the value of an `auth` header built from
+  // a secret is "Basic ***" (its base64 would hide the secret from redaction).
+  std::vector<std::pair<std::string, std::string>> request_headers;
+  std::string request_body;  // its first kTraceBodyBytes
+  std::size_t request_bytes = 0;
+  std::string content_type;   // of the response
+  std::string response_body;  // its first kTraceBodyBytes
+  std::size_t response_bytes = 0;
 };
 
 struct Trace {

@@ -80,6 +80,7 @@ struct ServeOptions {
   std::string flow;                 // --flow FILE|NAME: what every call runs
   std::vector<std::string> routes;  // --route NUMBER=FILE|NAME
   std::string prompts_dir;
+  std::string web_dir;  // --web DIR: the designer's built files
   int max_calls = 500;
   std::string rtp_ports = "16384-32767";
   bool inband_dtmf = false;

@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   CLI::App* serve_command =
       app.add_subcommand("serve",
                          "Answer calls (--sip) and serve the Lead Web API, the admin API, "
-                         "/healthz and /metrics");
+                         "/healthz, /metrics and the web designer (--web)");
   serve_command->add_option("--db", serve.db_path, "Database file")->capture_default_str();
   serve_command->add_option("--http", serve.http, "Address of the HTTP side, HOST:PORT")
       ->capture_default_str();
@@ -108,7 +108,10 @@ int main(int argc, char** argv) {
   serve_command->add_option("--route", serve.routes,
                             "NUMBER=FLOW: calls to NUMBER run FLOW, a file or name (repeatable)");
   serve_command->add_option("--prompts", serve.prompts_dir,
-                            "Folder of the audio prompts (WAV, any rate) that phrases name");
+                            "Folder of the audio prompts (WAV, any rate) that phrases name; "
+                            "the admin API uploads into it");
+  serve_command->add_option("--web", serve.web_dir,
+                            "Serve the web designer's built files from this folder (web/dist)");
   serve_command->add_option("--max-calls", serve.max_calls, "Calls at once; past it, 503")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));

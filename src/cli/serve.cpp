@@ -1,4 +1,5 @@
-// `callflow serve`: the Lead Web API, the admin API, /healthz and /metrics until SIGINT/SIGTERM.
+// `callflow serve`: the Lead Web API, the admin API, /healthz, /metrics and the web designer's
+// files until SIGINT/SIGTERM.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <charconv>
@@ -62,7 +63,8 @@ int runServe(const ServeOptions& options) {
     }
     config.sip_routes.emplace_back(route.substr(0, equals), route.substr(equals + 1));
   }
-  config.sip.prompts_dir = options.prompts_dir;
+  config.prompts_dir = options.prompts_dir;
+  config.web_dir = options.web_dir;
   config.sip.max_calls = options.max_calls;
   config.sip.rtp_ports = options.rtp_ports;
   config.sip.inband_dtmf = options.inband_dtmf;

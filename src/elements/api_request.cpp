@@ -21,6 +21,7 @@
 #include "callflow/channel.h"
 #include "callflow/http_client.h"
 #include "elements/elements.h"
+#include "engine/secrets.h"
 #include "flow/settings.h"
 
 namespace callflow {
@@ -89,9 +90,21 @@ class ApiRequest : public Element {
 
     HttpExchange exchange{config_.name, config_.method, request.url};
     int exchange_retries = 0;
+    // The header `auth` built, when its user or password holds a secret: the trace shows it as
+    // "Basic ***", since redaction cannot find a secret inside base64.
+    std::size_t masked_header = std::string::npos;
+    auto noteRequest = [&] {
+      exchange.request_headers = request.headers;
+      if (masked_header < exchange.request_headers.size()) {
+        exchange.request_headers[masked_header].second = "Basic ***";
+      }
+      exchange.request_bytes = request.body.size();
+      exchange.request_body = request.body.substr(0, HttpExchange::kTraceBodyBytes);
+    };
     auto refuse = [&](std::string why) {
       result.error = why;
       exchange.error = std::move(why);
+      noteRequest();
       call.trace().http.push_back(exchange);
       return Exit{ExitKind::kError, -1, {}, "the request was not sent"};
     };
@@ -110,6 +123,9 @@ class ApiRequest : public Element {
       auto u = config_.auth->username.renderTo(call, user);
       auto p = config_.auth->password.renderTo(call, password);
       if (!u || !p) co_return refuse("auth: the username or password contains CR, LF or NUL");
+      if (redact(user, call.secrets()) != user || redact(password, call.secrets()) != password) {
+        masked_header = request.headers.size();
+      }
       request.headers.emplace_back("Authorization", "Basic " + base64(user + ":" + password));
     }
     if (config_.body) {
@@ -121,6 +137,7 @@ class ApiRequest : public Element {
 
     HttpClient* client = call.services().http;
     if (client == nullptr) co_return refuse("no HTTP client is configured");
+    noteRequest();
 
     auto started = std::chrono::steady_clock::now();
     auto deadline = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -159,6 +176,9 @@ class ApiRequest : public Element {
 
     result.status_code = response.status;
     result.text = std::move(response.body);
+    exchange.content_type = std::move(response.content_type);
+    exchange.response_bytes = result.text.size();
+    exchange.response_body = result.text.substr(0, HttpExchange::kTraceBodyBytes);
     if (!result.text.empty()) {
       boost::system::error_code ec;
       boost::json::parse_options options;

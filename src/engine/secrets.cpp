@@ -53,6 +53,37 @@ std::optional<std::string> secretFromEnvironment(std::string_view name) {
   return std::string(value);
 }
 
+namespace {
+
+// The base64 characters that encode only `value`'s bytes when it starts `align` bytes into a
+// longer base64-encoded text (as a password does in HTTP Basic's "user:password"): the ones
+// mixed with the bytes before or after it are left out.
+std::string base64Core(std::string_view value, std::size_t align) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes(align, '\0');
+  bytes.append(value);
+  std::string out;
+  std::size_t whole = bytes.size() / 3 * 3;
+  for (std::size_t i = 0; i < whole; i += 3) {
+    unsigned n = (static_cast<unsigned char>(bytes[i]) << 16) |
+                 (static_cast<unsigned char>(bytes[i + 1]) << 8) |
+                 static_cast<unsigned char>(bytes[i + 2]);
+    for (int shift = 18; shift >= 0; shift -= 6) out += kAlphabet[(n >> shift) & 63];
+  }
+  std::size_t rest = bytes.size() - whole;  // 1 or 2 bytes: 1 or 2 characters of theirs alone
+  if (rest > 0) {
+    unsigned n = static_cast<unsigned char>(bytes[whole]) << 16;
+    if (rest == 2) n |= static_cast<unsigned char>(bytes[whole + 1]) << 8;
+    out += kAlphabet[(n >> 18) & 63];
+    if (rest == 2) out += kAlphabet[(n >> 12) & 63];
+  }
+  std::size_t skip = (align * 8 + 5) / 6;  // characters holding bits of the bytes before
+  return skip < out.size() ? out.substr(skip) : std::string();
+}
+
+}  // namespace
+
 std::string redact(std::string_view text, const SecretMap* secrets) {
   if (secrets == nullptr) return std::string(text);
   // Marks every byte that an occurrence of a secret covers in the original text, then masks
@@ -78,6 +109,12 @@ std::string redact(std::string_view text, const SecretMap* secrets) {
     encoded.clear();
     appendJsonEscaped(value, encoded);
     if (encoded != value) mark(encoded);
+    // Inside base64, e.g. an API echoing the Basic credentials it was sent; too short a core
+    // would match by chance.
+    for (std::size_t align = 0; align < 3; ++align) {
+      std::string core = base64Core(value, align);
+      if (core.size() >= 6) mark(core);
+    }
   }
   if (!any) return std::string(text);
   std::string out;
@@ -89,6 +126,33 @@ std::string redact(std::string_view text, const SecretMap* secrets) {
       out += "***";
     }
   }
+  return out;
+}
+
+std::string redactExcerpt(std::string_view text, const SecretMap* secrets) {
+  std::string out = redact(text, secrets);
+  if (secrets == nullptr) return out;
+  std::size_t longest = 0;  // the longest end of `out` that begins a secret (in any form)
+  auto check = [&](std::string_view value) {
+    for (std::size_t n = std::min(value.size() - 1, out.size()); n > longest; --n) {
+      if (std::string_view(out).substr(out.size() - n) == value.substr(0, n)) {
+        longest = n;
+        break;
+      }
+    }
+  };
+  std::string encoded;
+  for (const auto& [name, value] : *secrets) {
+    if (value.empty()) continue;
+    check(value);
+    encoded.clear();
+    appendPercentEncoded(value, encoded);
+    check(encoded);
+    encoded.clear();
+    appendJsonEscaped(value, encoded);
+    check(encoded);
+  }
+  if (longest > 0) out.replace(out.size() - longest, longest, "***");
   return out;
 }
 

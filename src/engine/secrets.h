@@ -3,7 +3,8 @@
 // They come from a file of `NAME=value` lines that only its owner may read (mode 0600 or
 // stricter; anything more open is refused), or from `CALLFLOW_SECRET_NAME` variables. Every
 // trace, log line and stored record passes through redact(), which replaces each secret value
-// with `***`, also where it appears percent-encoded (a URL) or JSON-escaped (a body).
+// with `***`, also where it appears percent-encoded (a URL), JSON-escaped (a body) or inside
+// base64 (Basic credentials an API echoes back).
 #pragma once
 
 #include <string>
@@ -19,6 +20,10 @@ Result<SecretMap> loadSecretsFile(const std::string& path);
 template <typename Names>
 void addSecretsFromEnvironment(const Names& names, SecretMap& secrets);
 std::string redact(std::string_view text, const SecretMap* secrets);
+// redact() for the first part of a longer text (a body cut to an excerpt): a secret the cut went
+// through leaves only its beginning at the end, which redact() cannot recognise; that is
+// masked too.
+std::string redactExcerpt(std::string_view text, const SecretMap* secrets);
 
 // --- implementation of the template -----------------------------------------------------------
 std::optional<std::string> secretFromEnvironment(std::string_view name);

@@ -22,6 +22,9 @@ boost::json::object traceToJson(const Flow& flow, const Call& call) {
   auto clean = [&](std::string_view s) {
     return boost::json::string(toValidUtf8(redact(s, secrets)));
   };
+  auto cleanExcerpt = [&](std::string_view s, bool cut) {
+    return cut ? boost::json::string(toValidUtf8(redactExcerpt(s, secrets))) : clean(s);
+  };
 
   boost::json::object out;
   out["flow"] = flow.name;
@@ -52,6 +55,20 @@ boost::json::object traceToJson(const Flow& flow, const Call& call) {
                               // whole milliseconds: Boost.JSON writes doubles as 2.4E-3
                               {"ms", static_cast<std::int64_t>(h.seconds * 1000 + 0.5)}};
     if (h.retries > 0) entry["retries"] = h.retries;
+    // What the designer's Test call panel shows of the exchange (bodies cut to an excerpt).
+    boost::json::array request_headers;
+    for (const auto& [name, value] : h.request_headers) {
+      request_headers.push_back(boost::json::array{clean(name), clean(value)});
+    }
+    entry["requestHeaders"] = std::move(request_headers);
+    bool request_cut = h.request_bytes > h.request_body.size();
+    entry["requestBody"] = cleanExcerpt(h.request_body, request_cut);
+    if (request_cut) entry["requestBodyTruncated"] = true;
+    entry["contentType"] = clean(h.content_type);
+    bool response_cut = h.response_bytes > h.response_body.size();
+    entry["responseBody"] = cleanExcerpt(h.response_body, response_cut);
+    entry["responseBytes"] = static_cast<std::uint64_t>(h.response_bytes);
+    if (response_cut) entry["responseBodyTruncated"] = true;
     http.push_back(std::move(entry));
   }
   for (const auto& t : trace.transfers) transfers.emplace_back(clean(t));

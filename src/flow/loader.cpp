@@ -5,7 +5,10 @@
 #include <boost/json/value.hpp>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "flow/flow.h"
 #include "flow/json_text.h"
@@ -150,6 +153,88 @@ void checkGraph(Flow& flow, LoadContext& context, Diagnostics& diagnostics) {
   }
 }
 
+// The designer's `samples`: for each ApiRequest, the body of its last test response, so that
+// result paths can be checked against what the API really answered (FLOW_FORMAT.md, "Designer
+// keys"). Only bodies that are JSON objects or lists are kept: a path below a text has nothing to
+// be checked against.
+using SampleBodies = std::map<std::string, const boost::json::value*, std::less<>>;
+
+SampleBodies readSamples(const boost::json::value& samples, const LoadContext& context,
+                         Diagnostics& diagnostics) {
+  SampleBodies bodies;
+  if (!samples.is_object()) {
+    diagnostics.error("", "samples", "must be an object of ApiRequest names to test responses");
+    return bodies;
+  }
+  for (const auto& [key, sample] : samples.get_object()) {
+    std::string name(key.data(), key.size());
+    std::string label = "samples." + name;
+    if (!sample.is_object()) {
+      diagnostics.error("", label, "must be an object with \"body\"");
+      continue;
+    }
+    const boost::json::value* body = sample.get_object().if_contains("body");
+    if (body == nullptr) {
+      diagnostics.error("", label, "\"body\" missing");
+      continue;
+    }
+    auto element = context.elementIndex(name);
+    const ElementType* type = element ? context.elementType(*element) : nullptr;
+    if (type == nullptr || type->name != "ApiRequest") {
+      diagnostics.warning("", label,
+                          type == nullptr ? "no ApiRequest element named \"" + name + "\""
+                                          : "element \"" + name + "\" is " +
+                                                std::string(type->name) + ", not ApiRequest");
+      continue;
+    }
+    if (body->is_object() || body->is_array()) bodies.emplace(std::move(name), body);
+  }
+  return bodies;
+}
+
+// The first part of `steps` that `body` does not have, as written (`account.balanse`,
+// `orders[3]`); empty when the whole path is there. Walks the body as Call::appendValue does.
+std::string missingPart(const boost::json::value& body, const std::vector<DataPath::Step>& steps) {
+  const boost::json::value* at = &body;
+  std::string written;
+  for (const DataPath::Step& step : steps) {
+    if (step.index >= 0) {
+      written += "[" + std::to_string(step.index) + "]";
+      const auto* array = at->if_array();
+      if (array == nullptr || static_cast<std::size_t>(step.index) >= array->size()) {
+        return written;
+      }
+      at = &(*array)[static_cast<std::size_t>(step.index)];
+    } else {
+      written += (written.empty() ? "" : ".") + step.key;
+      const auto* object = at->if_object();
+      const boost::json::value* member = object ? object->if_contains(step.key) : nullptr;
+      if (member == nullptr) return written;
+      at = member;
+    }
+  }
+  return {};
+}
+
+// Warns about each `X.Result.<path>` that X's sample response does not have.
+void checkSamplePaths(const SampleBodies& bodies, const LoadContext& context,
+                      Diagnostics& diagnostics) {
+  if (bodies.empty()) return;
+  std::set<std::tuple<int, std::string, std::string>> warned;
+  for (const auto& reference : context.references()) {
+    if (reference.field != DataPath::Field::kResult || reference.steps.empty()) continue;
+    const std::string& source = context.elementName(reference.to);
+    auto sample = bodies.find(source);
+    if (sample == bodies.end()) continue;
+    std::string missing = missingPart(*sample->second, reference.steps);
+    if (missing.empty()) continue;
+    if (!warned.emplace(reference.from, reference.key, reference.path).second) continue;
+    diagnostics.warning(context.elementName(reference.from), reference.key,
+                        "\"" + reference.path + "\": the last test response of " + source +
+                            " has no \"" + missing + "\"");
+  }
+}
+
 }  // namespace
 
 std::optional<int> Flow::find(std::string_view element_name) const {
@@ -189,7 +274,8 @@ LoadedFlow loadFlow(std::string_view json_text, std::span<const ElementType> reg
   for (const auto& [key, value] : root) {
     std::string_view k(key.data(), key.size());
     static constexpr std::string_view kKnown[] = {
-        "format", "name", "description", "start", "defaultResultCode", "elements"};
+        "format",   "name",   "description", "start", "defaultResultCode",
+        "elements", "layout", "samples"};
     if (std::find(std::begin(kKnown), std::end(kKnown), k) == std::end(kKnown) &&
         (k.empty() || k.front() != '_')) {
       doc_error(std::string(k), "unknown key");
@@ -213,6 +299,10 @@ LoadedFlow loadFlow(std::string_view json_text, std::span<const ElementType> reg
     } else {
       flow->description = std::string(it->value().get_string());
     }
+  }
+  // The designer's node positions: any object, never read by the engine.
+  if (auto it = root.find("layout"); it != root.end() && !it->value().is_object()) {
+    doc_error("layout", "must be an object");
   }
   if (auto it = root.find("defaultResultCode"); it != root.end()) {
     if (!it->value().is_string() || !isResultCode(it->value().get_string()) ||
@@ -369,6 +459,9 @@ LoadedFlow loadFlow(std::string_view json_text, std::span<const ElementType> reg
   flow->secret_names = context.secretNames();
   for (Node& node : flow->nodes) {
     if (node.result_code.empty()) node.result_code = flow->default_result_code;
+  }
+  if (auto it = root.find("samples"); it != root.end()) {
+    checkSamplePaths(readSamples(it->value(), context, diagnostics), context, diagnostics);
   }
   if (diagnostics.hasErrors()) return loaded;
   checkGraph(*flow, context, diagnostics);

@@ -383,7 +383,9 @@ std::string LoadContext::bind(DataPath& path) {
     path.slot = *element;
     path.name = head;
     steps.erase(steps.begin(), steps.begin() + 2);
-    if (current_ >= 0) references_.push_back({current_, *element, current_key_, path.text});
+    if (current_ >= 0) {
+      references_.push_back({current_, *element, current_key_, path.text, path.field, steps});
+    }
     return {};
   }
   if (steps.size() == 1) {

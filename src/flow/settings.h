@@ -99,6 +99,8 @@ class LoadContext : public PathBinder {
     int to;           // the element whose result it reads
     std::string key;  // the setting
     std::string path;
+    DataPath::Field field = DataPath::Field::kResult;
+    std::vector<DataPath::Step> steps;  // the JSON path below `Result` (empty: the whole body)
   };
 
   LoadContext(Diagnostics& diagnostics, std::span<const ElementType> registry);

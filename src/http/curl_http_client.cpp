@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -42,6 +43,8 @@ struct Exchange {
   CurlHttpClient::Impl* impl = nullptr;
   std::string body;
   std::size_t max_bytes = 0;
+  std::vector<std::pair<std::string, std::string>> received;  // the latest response's fields
+  std::size_t header_bytes = 0;
   bool too_large = false;
   bool denied = false;
   bool host_allowed = false;
@@ -107,6 +110,7 @@ struct CurlHttpClient::Impl {
     // to speak of.
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 1024L);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Impl::onWrite);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Impl::onHeader);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &Impl::onOpenSocket);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &Impl::onCloseSocket);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
@@ -378,6 +382,48 @@ struct CurlHttpClient::Impl {
     exchange->body.append(data, bytes);
     return bytes;
   }
+
+  // One header line at a time, status lines included. A status line starts a new response (an
+  // interim 1xx, then the final one), so only the last response's fields remain.
+  static std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user) {
+    auto* exchange = static_cast<Exchange*>(user);
+    std::size_t bytes = size * count;
+    std::string_view line(data, bytes);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+    if (line.starts_with("HTTP/")) {
+      exchange->received.clear();
+      exchange->header_bytes = 0;
+      return bytes;
+    }
+    auto trim = [](std::string_view s) {
+      while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+      while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+      return s;
+    };
+    if (line.empty()) return bytes;
+    if (line.front() == ' ' || line.front() == '\t') {  // obsolete line folding: more value
+      std::string_view more = trim(line);
+      if (!exchange->received.empty() &&
+          exchange->header_bytes + more.size() + 1 <= HttpResponse::kMaxHeaderBytes) {
+        exchange->received.back().second.append(" ").append(more);
+        exchange->header_bytes += more.size() + 1;
+      }
+      return bytes;
+    }
+    std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return bytes;
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = trim(line.substr(colon + 1));
+    if (exchange->received.size() >= HttpResponse::kMaxHeaders ||
+        exchange->header_bytes + name.size() + value.size() > HttpResponse::kMaxHeaderBytes) {
+      return bytes;  // dropped: the response goes on
+    }
+    std::string lower(name);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    exchange->received.emplace_back(std::move(lower), std::string(value));
+    exchange->header_bytes += name.size() + value.size();
+    return bytes;
+  }
 };
 
 CurlHttpClient::CurlHttpClient(asio::io_context& loop, HttpClientOptions options)
@@ -431,6 +477,7 @@ asio::awaitable<HttpResponse> sendOnce(CurlHttpClient::Impl& impl, const HttpReq
                    static_cast<curl_off_t>(request.max_response_bytes));
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, exchange.error_buffer);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &exchange);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &exchange);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &exchange);
   bool clean = request.method == "GET" && request.body.empty();  // see giveBack()
   if (request.method == "POST") {
@@ -476,6 +523,7 @@ asio::awaitable<HttpResponse> sendOnce(CurlHttpClient::Impl& impl, const HttpReq
       content_type != nullptr) {
     response.content_type = content_type;
   }
+  if (exchange.finished) response.headers = std::move(exchange.received);
   switch (exchange.result) {
     case CURLE_OK:
       response.body = std::move(exchange.body);

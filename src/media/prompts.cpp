@@ -134,28 +134,9 @@ std::mutex& openMutex() {
   return mutex;
 }
 
-// `label` names the file in messages: `prompt "x.wav"` or `file "/path/x.wav"`.
-Result<AudioPtr> readAudio(const std::filesystem::path& path, const std::string& label,
-                           double max_seconds) {
-  std::error_code ec;
-  std::filesystem::file_status status = std::filesystem::status(path, ec);
-  if (!std::filesystem::exists(status)) {
-    return fail(ErrorCode::kNotFound, label + ": not found");
-  }
-  if (!std::filesystem::is_regular_file(status)) {
-    return fail(ErrorCode::kInvalidArgument, label + ": not a regular file");
-  }
-
-  SF_INFO info{};
-  SndfilePtr file;
-  {
-    std::lock_guard lock(openMutex());
-    file.reset(sf_open(path.c_str(), SFM_READ, &info));
-    if (!file) {
-      return fail(ErrorCode::kInvalidArgument,
-                  label + ": not an audio file libsndfile can read (" + sf_strerror(nullptr) + ")");
-    }
-  }
+// Decodes an open file and converts it. `label` names it in messages: `prompt "x.wav"`.
+Result<AudioPtr> convert(SNDFILE* file, const SF_INFO& info, const std::string& label,
+                         double max_seconds) {
   if (info.channels < 1 || info.channels > kMaxChannels) {
     return fail(ErrorCode::kInvalidArgument,
                 label + ": " + std::to_string(info.channels) + " channels is not supported");
@@ -175,7 +156,7 @@ Result<AudioPtr> readAudio(const std::filesystem::path& path, const std::string&
   std::vector<float> mono(static_cast<std::size_t>(kChunkFrames));
   double frames = 0;
   for (;;) {
-    sf_count_t got = sf_readf_float(file.get(), interleaved.data(), kChunkFrames);
+    sf_count_t got = sf_readf_float(file, interleaved.data(), kChunkFrames);
     if (got <= 0) break;
     // A header may understate the length: the cap holds on what is actually read.
     frames += static_cast<double>(got);
@@ -192,13 +173,102 @@ Result<AudioPtr> readAudio(const std::filesystem::path& path, const std::string&
     }
     converter->push(std::span<const float>(mono.data(), count));
   }
-  if (sf_error(file.get()) != SF_ERR_NO_ERROR) {
-    return fail(ErrorCode::kInvalidArgument,
-                label + ": read error (" + sf_strerror(file.get()) + ")");
+  if (sf_error(file) != SF_ERR_NO_ERROR) {
+    return fail(ErrorCode::kInvalidArgument, label + ": read error (" + sf_strerror(file) + ")");
   }
   auto audio = std::make_shared<Audio>();
   audio->samples = std::move(*converter).finish();
   return AudioPtr(std::move(audio));
+}
+
+// Opens `path`; `label` names it in messages: `prompt "x.wav"` or `file "/path/x.wav"`.
+Result<SndfilePtr> openFile(const std::filesystem::path& path, const std::string& label,
+                            SF_INFO& info) {
+  std::error_code ec;
+  std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) {
+    return fail(ErrorCode::kNotFound, label + ": not found");
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    return fail(ErrorCode::kInvalidArgument, label + ": not a regular file");
+  }
+  info = SF_INFO{};
+  std::lock_guard lock(openMutex());
+  SndfilePtr file(sf_open(path.c_str(), SFM_READ, &info));
+  if (!file) {
+    return fail(ErrorCode::kInvalidArgument,
+                label + ": not an audio file libsndfile can read (" + sf_strerror(nullptr) + ")");
+  }
+  return file;
+}
+
+Result<AudioPtr> readAudio(const std::filesystem::path& path, const std::string& label,
+                           double max_seconds) {
+  SF_INFO info{};
+  Result<SndfilePtr> file = openFile(path, label, info);
+  if (!file) return file.error();
+  return convert(file->get(), info, label, max_seconds);
+}
+
+// libsndfile's virtual I/O over bytes in memory, read-only.
+struct MemoryFile {
+  std::string_view bytes;
+  sf_count_t position = 0;
+
+  static MemoryFile& of(void* data) { return *static_cast<MemoryFile*>(data); }
+  static sf_count_t length(void* data) { return static_cast<sf_count_t>(of(data).bytes.size()); }
+  static sf_count_t seek(sf_count_t offset, int whence, void* data) {
+    MemoryFile& file = of(data);
+    sf_count_t base = whence == SEEK_CUR   ? file.position
+                      : whence == SEEK_END ? static_cast<sf_count_t>(file.bytes.size())
+                                           : 0;
+    sf_count_t target = base + offset;
+    if (target < 0 || target > static_cast<sf_count_t>(file.bytes.size())) return -1;
+    file.position = target;
+    return target;
+  }
+  static sf_count_t read(void* out, sf_count_t count, void* data) {
+    MemoryFile& file = of(data);
+    sf_count_t left = static_cast<sf_count_t>(file.bytes.size()) - file.position;
+    sf_count_t n = std::clamp<sf_count_t>(count, 0, std::max<sf_count_t>(left, 0));
+    std::copy_n(file.bytes.data() + file.position, n, static_cast<char*>(out));
+    file.position += n;
+    return n;
+  }
+  static sf_count_t write(const void*, sf_count_t, void*) { return 0; }
+  static sf_count_t tell(void* data) { return of(data).position; }
+};
+
+// Opens `memory` as a WAV file; the error says why it is not one.
+Result<SndfilePtr> openWav(MemoryFile& memory, SF_INFO& info) {
+  static SF_VIRTUAL_IO io{MemoryFile::length, MemoryFile::seek, MemoryFile::read, MemoryFile::write,
+                          MemoryFile::tell};
+  info = SF_INFO{};
+  SndfilePtr file;
+  {
+    std::lock_guard lock(openMutex());
+    file.reset(sf_open_virtual(&io, SFM_READ, &info, &memory));
+    if (!file) {
+      return fail(ErrorCode::kInvalidArgument,
+                  std::string("not a WAV file libsndfile can read (") + sf_strerror(nullptr) + ")");
+    }
+  }
+  int type = info.format & SF_FORMAT_TYPEMASK;
+  if (type != SF_FORMAT_WAV && type != SF_FORMAT_WAVEX && type != SF_FORMAT_RF64) {
+    SF_FORMAT_INFO format{};
+    format.format = type;
+    std::string name = sf_command(nullptr, SFC_GET_FORMAT_MAJOR, &format, sizeof(format)) == 0 &&
+                               format.name != nullptr
+                           ? format.name
+                           : "another format";
+    return fail(ErrorCode::kInvalidArgument,
+                "not a WAV file (libsndfile reads it as " + name + ")");
+  }
+  return file;
+}
+
+void appendLittleEndian(std::string& out, std::uint32_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
 }
 
 // What is wrong with a prompt name on its face, before the file system is asked.
@@ -226,6 +296,51 @@ bool isInside(const std::filesystem::path& path, const std::filesystem::path& ro
 
 Result<AudioPtr> loadFile(const std::filesystem::path& path, double max_seconds) {
   return readAudio(path, "file " + quote(path.native()), max_seconds);
+}
+
+Result<double> fileSeconds(const std::filesystem::path& path) {
+  SF_INFO info{};
+  Result<SndfilePtr> file = openFile(path, "file " + quote(path.native()), info);
+  if (!file) return file.error();
+  if (info.samplerate <= 0) return 0.0;
+  return static_cast<double>(info.frames) / info.samplerate;
+}
+
+bool isWav(std::string_view bytes) {
+  MemoryFile memory{bytes};
+  SF_INFO info{};
+  return static_cast<bool>(openWav(memory, info));
+}
+
+Result<AudioPtr> decodeWav(std::string_view bytes, double max_seconds) {
+  MemoryFile memory{bytes};
+  SF_INFO info{};
+  Result<SndfilePtr> file = openWav(memory, info);
+  if (!file) return file.error();
+  return convert(file->get(), info, "the WAV file", max_seconds);
+}
+
+std::string encodeWav(const Audio& audio) {
+  constexpr std::uint32_t kHeaderBytes = 44;
+  auto data_bytes = static_cast<std::uint32_t>(audio.samples.size() * sizeof(int16_t));
+  std::string out;
+  out.reserve(kHeaderBytes + data_bytes);
+  out += "RIFF";
+  appendLittleEndian(out, kHeaderBytes - 8 + data_bytes, 4);
+  out += "WAVEfmt ";
+  appendLittleEndian(out, 16, 4);               // fmt chunk size
+  appendLittleEndian(out, 1, 2);                // PCM
+  appendLittleEndian(out, 1, 2);                // mono
+  appendLittleEndian(out, kSampleRate, 4);      // samples a second
+  appendLittleEndian(out, kSampleRate * 2, 4);  // bytes a second
+  appendLittleEndian(out, 2, 2);                // bytes a frame
+  appendLittleEndian(out, 16, 2);               // bits a sample
+  out += "data";
+  appendLittleEndian(out, data_bytes, 4);
+  for (int16_t sample : audio.samples) {
+    appendLittleEndian(out, static_cast<std::uint16_t>(sample), 2);
+  }
+  return out;
 }
 
 Result<std::vector<int16_t>> resampleTo8k(std::span<const float> samples, int sample_rate) {
@@ -290,13 +405,16 @@ Result<AudioPtr> PromptCache::load(std::string_view name) {
   }
   // One conversion per file: a second thread asking for it waits here, then finds it cached.
   std::lock_guard conversion(*file_lock);
+  std::uint64_t generation = 0;
   {
     std::unique_lock lock(mutex_);
     if (AudioPtr audio = cached()) return audio;
+    generation = generation_;
   }
   Result<AudioPtr> audio = readAudio(*resolved, "prompt " + quote(name), max_seconds_);
   std::unique_lock lock(mutex_);
-  if (audio) {
+  // A file forgotten while it was read may have been read before it was replaced: not kept.
+  if (audio && generation == generation_) {
     by_path_.emplace(key, *audio);
     if (alias) by_name_.emplace(std::string(name), *audio);
     bytes_ += (*audio)->samples.size() * sizeof(int16_t);
@@ -305,6 +423,36 @@ Result<AudioPtr> PromptCache::load(std::string_view name) {
     loading_.erase(it);
   }
   return audio;
+}
+
+void PromptCache::forget(std::string_view name) {
+  std::error_code ec;
+  std::filesystem::path root = std::filesystem::canonical(folder_, ec);
+  std::unique_lock lock(mutex_);
+  ++generation_;
+  std::vector<AudioPtr> dropped;
+  if (auto it = by_name_.find(name); it != by_name_.end()) {
+    dropped.push_back(it->second);
+    by_name_.erase(it);
+  }
+  if (!ec) {
+    // The key load() used: the canonical path of the file (its folder resolved, the file itself
+    // not: it may be gone already).
+    if (auto it = by_path_.find((root / name).lexically_normal().native()); it != by_path_.end()) {
+      dropped.push_back(it->second);
+    }
+  }
+  for (const AudioPtr& audio : dropped) {
+    std::erase_if(by_name_, [&](const auto& entry) { return entry.second == audio; });
+    for (auto it = by_path_.begin(); it != by_path_.end();) {
+      if (it->second == audio) {
+        bytes_ -= audio->samples.size() * sizeof(int16_t);
+        it = by_path_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
 }
 
 std::size_t PromptCache::files() const {

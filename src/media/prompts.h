@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -39,6 +40,21 @@ inline constexpr double kMaxPromptSeconds = 600;
 Result<AudioPtr> loadFile(const std::filesystem::path& path,
                           double max_seconds = kMaxPromptSeconds);
 
+// The length in seconds of an audio file libsndfile reads, from its header (nothing decoded).
+// kNotFound: no such file; kInvalidArgument: not audio libsndfile reads.
+Result<double> fileSeconds(const std::filesystem::path& path);
+
+// True when libsndfile reads `bytes` as a WAV file (RIFF or RIFX, RF64, WAVE_FORMAT_EXTENSIBLE).
+bool isWav(std::string_view bytes);
+
+// `bytes`, a WAV file held in memory (an upload), decoded and converted as loadFile converts a
+// file. kInvalidArgument: not a WAV file, or one loadFile would refuse (rate, channels, length,
+// truncated data).
+Result<AudioPtr> decodeWav(std::string_view bytes, double max_seconds = kMaxPromptSeconds);
+
+// `audio` as a WAV file: RIFF, PCM 16-bit little-endian, mono, 8 kHz (44 bytes of header).
+std::string encodeWav(const Audio& audio);
+
 // Mono samples at `sample_rate` Hz, full scale ±1.0, as 8 kHz 16-bit samples: resampled with
 // speexdsp when the rate is not 8 kHz, clipped to 16 bits (NaN becomes 0). The result has
 // round(size * 8000 / sample_rate) samples. kInvalidArgument: a rate outside 1 kHz - 768 kHz.
@@ -52,12 +68,19 @@ Result<std::vector<int16_t>> resampleTo8k(std::span<const float> samples, int sa
 // name is checked and resolved, and the file converted outside the lock; a file is converted once
 // even when several threads ask for it at the same time (the others wait for that conversion).
 // Failures are not cached, so a file added later is found. A file changed after its first
-// conversion keeps its first conversion for the cache's lifetime.
+// conversion keeps its first conversion until forget() is called with its name (the prompts
+// API does so when it replaces or deletes one).
 class PromptCache {
  public:
   explicit PromptCache(std::filesystem::path folder, double max_seconds = kMaxPromptSeconds);
 
   Result<AudioPtr> load(std::string_view name);
+
+  // Drops what is cached of the file `name` (a name in the folder itself, "welcome.wav") and of
+  // every name that shared its conversion (a link to it), so the next load() reads the file
+  // again. A conversion in progress meanwhile is returned to its caller but not kept. Calls
+  // that already hold the old clip keep playing it.
+  void forget(std::string_view name);
 
   const std::filesystem::path& folder() const { return folder_; }
   // How many files have been converted, and the bytes of their samples.
@@ -83,6 +106,7 @@ class PromptCache {
   StringMap<AudioPtr> by_path_;                     // resolved paths: one conversion per file
   StringMap<std::shared_ptr<std::mutex>> loading_;  // resolved path -> its conversion's lock
   std::size_t bytes_ = 0;
+  std::uint64_t generation_ = 0;  // bumped by forget(): older conversions are not kept
 };
 
 }  // namespace callflow::media

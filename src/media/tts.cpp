@@ -57,6 +57,10 @@ bool blank(std::string_view text) {
 
 FliteTts::FliteTts() { flite(); }
 
+bool FliteTts::knowsVoice(std::string_view voice) {
+  return voice.empty() || voice == "kal" || voice == "cmu_us_kal";
+}
+
 Result<AudioPtr> FliteTts::synthesize(std::string_view text, std::string_view /*voice*/) {
   // Every voice name is cmu_us_kal for now (see the header): the name is not looked at.
   if (text.size() > kMaxTtsTextBytes) {

@@ -39,6 +39,10 @@ class FliteTts : public TtsEngine {
  public:
   FliteTts();  // initialises flite and loads the voice, once per process
 
+  // Whether `voice` names a voice built in ("", "kal", "cmu_us_kal"): where a person picks a
+  // voice (the designer), an unknown name is refused rather than spoken with cmu_us_kal.
+  static bool knowsVoice(std::string_view voice);
+
   Result<AudioPtr> synthesize(std::string_view text, std::string_view voice) override;
 };
 

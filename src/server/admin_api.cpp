@@ -13,7 +13,9 @@
 #include "engine/script_channel.h"
 #include "engine/secrets.h"
 #include "engine/trace_json.h"
+#include "flow/json_text.h"
 #include "flow/problems_json.h"
+#include "flow/settings.h"
 #include "server/context.h"
 #include "store/lead_json.h"
 #include "store/record_json.h"
@@ -56,11 +58,36 @@ Result<int> limitParam(const Request& request, int fallback) {
   return static_cast<int>(*limit);
 }
 
-boost::json::object flowSummary(const FlowVersion& version) {
-  return boost::json::object{{"name", version.name},
-                             {"version", version.version},
-                             {"savedBy", version.saved_by},
-                             {"savedAt", isoTime(version.saved_ms)}};
+// A version as listed; `liveVersion` (the flow's newest version that is not a draft, 0 if
+// none) where the whole flow is described rather than one row of its history.
+boost::json::object flowSummary(const FlowVersion& version, bool with_live = true) {
+  boost::json::object out{{"name", version.name},
+                          {"version", version.version},
+                          {"savedBy", version.saved_by},
+                          {"savedAt", isoTime(version.saved_ms)},
+                          {"draft", version.draft}};
+  if (with_live) out["liveVersion"] = version.live_version;
+  return out;
+}
+
+// The flow document's "name" when it is a string.
+std::optional<std::string> documentName(const boost::json::value& document) {
+  const boost::json::object* object = document.if_object();
+  const boost::json::value* name = object ? object->if_contains("name") : nullptr;
+  if (name == nullptr || !name->is_string()) return std::nullopt;
+  return std::string(name->get_string());
+}
+
+// The 422 of a flow refused for its problems.
+Response flowProblems(const Diagnostics& diagnostics) {
+  return Response::json(
+      422,
+      boost::json::object{
+          {"error", boost::json::object{{"status", 422},
+                                        {"message", "the flow has " +
+                                                        std::to_string(diagnostics.errorCount()) +
+                                                        " problem(s)"}}},
+          {"problems", problemsToJson(diagnostics.problems())}});
 }
 
 // --- sign-in -----------------------------------------------------------------------------------
@@ -144,8 +171,10 @@ boost::asio::awaitable<Response> flowVersions(ServerContext& context, const Requ
   if (!versions) co_return storeFailure(versions.error());
   if (versions->empty()) co_return Response::error(404, "no flow \"" + name + "\"");
   boost::json::array out;
-  for (const FlowVersion& version : *versions) out.push_back(flowSummary(version));
-  co_return Response::json(200, boost::json::object{{"name", name}, {"versions", std::move(out)}});
+  for (const FlowVersion& version : *versions) out.push_back(flowSummary(version, false));
+  co_return Response::json(200, boost::json::object{{"name", name},
+                                                    {"liveVersion", versions->front().live_version},
+                                                    {"versions", std::move(out)}});
 }
 
 // POST /api/v1/validate: the problems `callflow check` would list for the body.
@@ -160,35 +189,57 @@ boost::asio::awaitable<Response> validate(ServerContext& context, const Request&
 
 // PUT /api/v1/flows/{name}: checks the document and saves it as the flow's next version, which
 // new calls then run. A flow with errors is refused (422) with every problem.
+// PUT /api/v1/flows/{name}?draft=true saves it as a draft even with errors (as long as it is a
+// JSON object named {name}); a draft is never deployed and changes nothing calls run.
 boost::asio::awaitable<Response> putFlow(ServerContext& context, const Request& request,
                                          const PathParams& params) {
   CALLFLOW_REQUIRE(context.bearer(request, {"admin"}));
   std::string name(params.get("name"));
-  LoadedFlow loaded = loadFlow(request.body, elementTypes());
-  if (loaded.diagnostics.hasErrors()) {
-    co_return Response::json(
-        422,
-        boost::json::object{
-            {"error",
-             boost::json::object{
-                 {"status", 422},
-                 {"message", "the flow has " + std::to_string(loaded.diagnostics.errorCount()) +
-                                 " problem(s)"}}},
-            {"problems", problemsToJson(loaded.diagnostics.problems())}});
+  bool draft = false;
+  if (!boost::urls::parse_query(request.query)) {
+    co_return badRequest("the query string is not valid percent-encoding");
   }
-  if (loaded.flow->name != name) {
-    co_return badRequest("the flow's \"name\" is \"" + loaded.flow->name + "\", the URL's \"" +
-                         name + "\"");
+  if (auto text = queryParam(request, "draft")) {
+    if (*text != "true" && *text != "false") co_return badRequest("draft must be true or false");
+    draft = *text == "true";
+  }
+  LoadedFlow loaded = loadFlow(request.body, elementTypes());
+  if (draft) {
+    // A draft only has to be a JSON object that names this flow; its problems are kept with it.
+    boost::json::value document;
+    JsonError json_error;
+    if (!parseStrictJson(request.body, document, json_error) || !document.is_object()) {
+      co_return flowProblems(loaded.diagnostics);
+    }
+    auto document_name = documentName(document);
+    if (document_name != name) {
+      co_return badRequest(document_name
+                               ? "the flow's \"name\" is \"" + *document_name + "\", the URL's \"" +
+                                     name + "\""
+                               : "the flow has no \"name\"; the URL's is \"" + name + "\"");
+    }
+    if (!Settings::isName(name)) {
+      co_return badRequest("\"" + name + "\" is not a flow name (letters, digits, '_' and '-')");
+    }
+  } else {
+    if (loaded.diagnostics.hasErrors()) co_return flowProblems(loaded.diagnostics);
+    if (loaded.flow->name != name) {
+      co_return badRequest("the flow's \"name\" is \"" + loaded.flow->name + "\", the URL's \"" +
+                           name + "\"");
+    }
   }
   Result<int> version = 0;
   co_await context.writer.run(
-      [&](Database& db) { version = db.saveFlow(name, request.body, user.name); });
+      [&](Database& db) { version = db.saveFlow(name, request.body, user.name, draft); });
   if (!version) co_return storeFailure(version.error());
-  addSecretsFromEnvironment(loaded.flow->secret_names, context.secrets);
-  context.flows[name] = DeployedFlow{loaded.flow, *version};
+  if (!draft) {
+    addSecretsFromEnvironment(loaded.flow->secret_names, context.secrets);
+    context.flows[name] = DeployedFlow{loaded.flow, *version};
+  }
   co_return Response::json(
       200, boost::json::object{{"name", name},
                                {"version", *version},
+                               {"draft", draft},
                                {"problems", problemsToJson(loaded.diagnostics.problems())}});
 }
 
@@ -248,49 +299,53 @@ boost::asio::awaitable<Response> testCall(ServerContext& context, const Request&
   if (deployed == context.flows.end()) co_return Response::error(404, "no flow \"" + name + "\"");
   std::shared_ptr<const Flow> flow = deployed->second.flow;
   int version = deployed->second.version;
-  CallerScript script;
-  std::string from, to;
+  TestCallOptions options;
   if (!request.body.empty()) {
     auto body = parseBody(request);
     if (!body) co_return badRequest(body.error().message);
     const boost::json::object* object = body->if_object();
     if (!object) co_return badRequest("the body must be an object");
-    for (const auto& [key, value] : *object) {
-      if ((key == "from" || key == "to" || key == "hangupAt") && value.is_string()) {
-        std::string text(value.get_string());
-        if (key == "from") from = std::move(text);
-        if (key == "to") to = std::move(text);
-        if (key == "hangupAt") {
-          if (!flow->find(text)) co_return badRequest("the flow has no element \"" + text + "\"");
-          script.hangup_at = std::move(text);
-        }
-      } else if (key == "digits" && value.is_array()) {
-        for (const auto& entry : value.get_array()) {
-          if (!entry.is_string() || !isDtmf(entry.get_string())) {
-            co_return badRequest("\"digits\" must be a list of texts of 0-9, *, #, A-D");
-          }
-          script.digits.emplace_back(entry.get_string());
-        }
-      } else if (key == "failTransfers" && value.is_bool()) {
-        script.fail_transfers = value.get_bool();
-      } else {
-        co_return badRequest("unknown or mistyped key \"" + std::string(key) +
-                             "\" (from, to, digits, hangupAt, failTransfers)");
-      }
-    }
+    auto parsed = parseTestCallOptions(*object, *flow);
+    if (!parsed) co_return badRequest(parsed.error().message);
+    options = std::move(*parsed);
   }
-  co_return co_await runTestCall(context, std::move(flow), version, std::move(script),
-                                 std::move(from), std::move(to));
+  co_return co_await runTestCall(context, std::move(flow), version, std::move(options.script),
+                                 std::move(options.from), std::move(options.to));
 }
 
 // --- calls -------------------------------------------------------------------------------------
+
+// The filters of GET /api/v1/calls: phone, flow, resultCode, since, until.
+Result<CallFilter> callFilter(const Request& request) {
+  CallFilter filter;
+  if (auto phone = queryParam(request, "phone")) {
+    for (char c : *phone) {
+      if (c >= '0' && c <= '9') filter.phone_digits += c;
+    }
+    if (filter.phone_digits.empty()) {
+      return fail(ErrorCode::kInvalidArgument, "phone \"" + *phone + "\" has no digits");
+    }
+  }
+  filter.flow = queryParam(request, "flow");
+  filter.result_code = queryParam(request, "resultCode");
+  for (auto [key, until] : {std::pair{"since", false}, std::pair{"until", true}}) {
+    auto text = queryParam(request, key);
+    if (!text) continue;
+    auto ms = parseTime(*text, until);
+    if (!ms) return fail(ErrorCode::kInvalidArgument, std::string(key) + ": " + ms.error().message);
+    (until ? filter.until_ms : filter.since_ms) = *ms;
+  }
+  return filter;
+}
 
 boost::asio::awaitable<Response> listCalls(ServerContext& context, const Request& request,
                                            const PathParams&) {
   CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor"}));
   auto limit = limitParam(request, 100);
   if (!limit) co_return badRequest(limit.error().message);
-  auto records = context.reader.listCalls(*limit, false);
+  auto filter = callFilter(request);
+  if (!filter) co_return badRequest(filter.error().message);
+  auto records = context.reader.listCalls(*limit, false, *filter);
   if (!records) co_return storeFailure(records.error());
   boost::json::array out;
   for (const CallRecord& record : *records) out.push_back(callRecordToJson(record));
@@ -317,6 +372,10 @@ boost::asio::awaitable<Response> listLeads(ServerContext& context, const Request
   Result<std::vector<Lead>> leads = std::vector<Lead>();
   if (auto phone = queryParam(request, "phone")) {
     leads = context.reader.leadsByPhone(*phone, *limit);
+  } else if (auto reference = queryParam(request, "reference")) {
+    auto found = context.reader.leadByReference(*reference);
+    if (!found) co_return storeFailure(found.error());
+    if (*found) leads->push_back(std::move(**found));
   } else {
     std::int64_t after = 0;
     if (auto text = queryParam(request, "after")) {

@@ -10,6 +10,7 @@
 
 #include "callflow/call.h"
 #include "callflow/call_record.h"
+#include "engine/script_channel.h"
 #include "flow/flow.h"
 #include "server/auth.h"
 #include "server/metrics.h"
@@ -20,6 +21,9 @@
 namespace callflow {
 
 class HttpClient;
+namespace media {
+class PromptCache;
+}
 
 // A deployed flow: its latest version, loaded and checked.
 struct DeployedFlow {
@@ -45,6 +49,9 @@ struct ServerContext {
   HttpClient& http;
   std::map<std::string, DeployedFlow, std::less<>> flows;
   Counter record_write_failures;
+  // The --prompts folder's cache (owned by MediaApi), shared by SIP calls and the prompts API,
+  // which forgets a prompt it replaces or deletes; null without --prompts.
+  media::PromptCache* prompts = nullptr;
 
   // Queues a call record for the writer (begin: the record of a call that starts, status open;
   // else its final record). A failed write is logged and counted, never silent.
@@ -64,11 +71,25 @@ std::variant<User, Response> authDenial(AuthOutcome outcome, std::string_view sc
 void addLeadWebApi(Router& router, ServerContext& context);
 void addAdminApi(Router& router, ServerContext& context);
 void addOpsEndpoints(Router& router, ServerContext& context);
+// The web designer's tests of unsaved flows: POST /api/v1/test-request and /test-call.
+void addDesignerApi(Router& router, ServerContext& context);
 
 // Helpers for handlers.
 Result<boost::json::value> parseBody(const Request& request);  // strict JSON, 400 text on error
 Response badRequest(std::string_view message);
 Response storeFailure(const Error& error);  // 503 (busy, full, I/O) or 500
 Result<std::int64_t> parseId(std::string_view text, std::string_view what);
+
+// The scripted caller of a test call, from a body's optional keys "from", "to", "digits"
+// (["12#", ""]), "hangupAt" (an element of `flow`) and "failTransfers"; any other key is an error
+// (400 text) but `own_key`, which the endpoint reads itself. Shared by POST
+// /api/v1/flows/{name}/calls and /api/v1/test-call (defined in designer_api.cpp).
+struct TestCallOptions {
+  CallerScript script;
+  std::string from;
+  std::string to;
+};
+Result<TestCallOptions> parseTestCallOptions(const boost::json::object& body, const Flow& flow,
+                                             std::string_view own_key = {});
 
 }  // namespace callflow

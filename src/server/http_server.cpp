@@ -131,6 +131,14 @@ struct HttpServer::Impl {
                               bool keep_alive, bool head);
   asio::awaitable<void> lingeringClose(Connection& connection);
 
+  // The body limit of the route a request with this header goes to (the server's by default).
+  std::size_t routeBodyLimit(const http::request<http::string_body>& message) const {
+    Request target;
+    if (!parseTarget(message.target(), target)) return options.body_limit;
+    std::size_t limit = router.bodyLimit(message.method_string(), target.path);
+    return limit != 0 ? limit : options.body_limit;
+  }
+
   void count(int status) {
     if (status >= 100 && status < 600) responses[static_cast<std::size_t>(status / 100 - 1)].inc();
   }
@@ -211,13 +219,25 @@ asio::awaitable<void> HttpServer::Impl::session([[maybe_unused]] std::shared_ptr
   connection->remote = formatEndpoint(remote);
 
   beast::flat_buffer buffer;
+  // Beast checks a declared Content-Length against the limit as the header completes, before
+  // the route is known: the header is read under the largest limit, then the route's applies.
+  const std::size_t largest_limit = std::max(options.body_limit, router.largestBodyLimit());
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
-    parser.body_limit(options.body_limit);
+    parser.body_limit(largest_limit);
     stream.expires_after(options.idle_timeout);
     auto [read_error, read] = co_await http::async_read_header(stream, buffer, parser, kTuple);
     ec = read_error;
+    std::size_t body_limit = options.body_limit;
+    if (!ec || ec == http::error::body_limit) body_limit = routeBodyLimit(parser.get());
+    if (!ec) {
+      if (parser.content_length() && *parser.content_length() > body_limit) {
+        ec = http::error::body_limit;
+      } else {
+        parser.body_limit(body_limit);  // what is left to read, for a chunked body
+      }
+    }
     if (!ec && !parser.is_done()) {
       if (equalsIgnoreCase(parser.get()[http::field::expect], "100-continue")) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -231,7 +251,7 @@ asio::awaitable<void> HttpServer::Impl::session([[maybe_unused]] std::shared_ptr
       Response answer;
       if (ec == http::error::body_limit) {
         answer = Response::error(
-            413, "request body is larger than " + std::to_string(options.body_limit) + " bytes");
+            413, "request body is larger than " + std::to_string(body_limit) + " bytes");
       } else if (ec == http::error::header_limit) {
         answer = Response::error(431, "request header is larger than " +
                                           std::to_string(options.header_limit) + " bytes");
@@ -347,8 +367,11 @@ asio::awaitable<void> HttpServer::Impl::lingeringClose(Connection& connection) {
   connection.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   connection.stream.expires_after(kLingerTime);
   std::array<char, 16 * 1024> discard;
+  // Enough for a browser that sends a whole upload before it reads the answer (twice the
+  // largest route limit), within kLingerTime.
+  const std::size_t most = std::max(kLingerBytes, 2 * router.largestBodyLimit());
   std::size_t total = 0;
-  while (total < kLingerBytes) {
+  while (total < most) {
     auto [read_error, read] =
         co_await connection.stream.async_read_some(asio::buffer(discard), kTuple);
     if (read_error) break;

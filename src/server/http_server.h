@@ -4,11 +4,11 @@
 // writes the Response back: keep-alive and pipelining (one request at a time per connection),
 // Content-Length and Content-Type on every response that has a body, `Server: Callflow`. What the
 // peer gets wrong ends its connection after one JSON error: a malformed request 400, a header
-// block over header_limit 431, a body over body_limit 413 (the rest of what the peer sends is read
-// and dropped for a moment, so it sees the answer rather than a reset). A connection idle (or
-// reading or writing one message) for idle_timeout is closed. A handler that throws gets 500;
-// the exception is logged to stderr, one line. Past max_connections, new connections are closed
-// as soon as they are accepted.
+// block over header_limit 431, a body over body_limit (or its route's own, Router::add) 413 (the
+// rest of what the peer sends is read and dropped for a moment, so it sees the answer rather than
+// a reset). A connection idle (or reading or writing one message) for idle_timeout is closed. A
+// handler that throws gets 500; the exception is logged to stderr, one line. Past max_connections,
+// new connections are closed as soon as they are accepted.
 //
 // The server runs on whichever threads run the io_context; each connection has its own strand.
 // All Beast and most Asio headers stay in http_server.cpp (they cost ~14 s per translation unit).

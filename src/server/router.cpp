@@ -57,6 +57,7 @@ struct Route {
   std::string method;
   std::vector<Segment> segments;
   Handler handler;
+  std::size_t body_limit = 0;
 
   bool matches(const std::vector<std::string_view>& path) const {
     if (path.size() != segments.size()) return false;
@@ -223,6 +224,26 @@ struct Router::Impl {
   void record(std::string message) {
     if (!problem) problem = fail(ErrorCode::kInternal, "route table: " + std::move(message));
   }
+
+  // The route for `method` on the path's `segments` (HEAD falls back to GET), or null; the
+  // methods of every route matching the path go to `allowed` when it is given.
+  const Route* find(std::string_view method, const std::vector<std::string_view>& segments,
+                    std::vector<std::string_view>* allowed) const {
+    const Route* best = nullptr;
+    const Route* get_for_head = nullptr;
+    for (const Route& route : routes) {
+      if (!route.matches(segments)) continue;
+      if (allowed && std::find(allowed->begin(), allowed->end(), route.method) == allowed->end()) {
+        allowed->push_back(route.method);
+      }
+      if (route.method == method) {
+        if (!best || route.moreSpecificThan(*best)) best = &route;
+      } else if (method == "HEAD" && route.method == "GET") {
+        if (!get_for_head || route.moreSpecificThan(*get_for_head)) get_for_head = &route;
+      }
+    }
+    return best ? best : get_for_head;
+  }
 };
 
 Router::Router() : impl_(std::make_unique<Impl>()) {}
@@ -230,13 +251,15 @@ Router::~Router() = default;
 Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 
-void Router::add(std::string_view method, std::string_view pattern, Handler handler) {
+void Router::add(std::string_view method, std::string_view pattern, Handler handler,
+                 std::size_t body_limit) {
   std::string where = std::string(method) + " \"" + std::string(pattern) + "\": ";
   if (method.empty() || pattern.empty() || pattern.front() != '/') {
     impl_->record(where + "needs a method and a pattern starting with '/'");
     return;
   }
-  Route route{.method = std::string(method), .handler = std::move(handler)};
+  Route route{
+      .method = std::string(method), .handler = std::move(handler), .body_limit = body_limit};
   for (std::string_view text : splitSegments(pattern)) {
     Segment segment{.text = std::string(text)};
     if (text.size() >= 2 && text.front() == '{' && text.back() == '}') {
@@ -283,26 +306,25 @@ Result<void> Router::status() const {
   return {};
 }
 
+std::size_t Router::bodyLimit(std::string_view method, std::string_view path) const {
+  if (!pathProblem(path).empty()) return 0;
+  const Route* route = impl_->find(method, splitSegments(path), nullptr);
+  return route ? route->body_limit : 0;
+}
+
+std::size_t Router::largestBodyLimit() const {
+  std::size_t largest = 0;
+  for (const Route& route : impl_->routes) largest = std::max(largest, route.body_limit);
+  return largest;
+}
+
 boost::asio::awaitable<Response> Router::dispatch(const Request& request) const {
   if (std::string_view problem = pathProblem(request.path); !problem.empty()) {
     co_return Response::error(400, "request " + std::string(problem));
   }
   std::vector<std::string_view> segments = splitSegments(request.path);
-  const Route* best = nullptr;
-  const Route* get_for_head = nullptr;
   std::vector<std::string_view> allowed;  // methods of the routes matching the path
-  for (const Route& route : impl_->routes) {
-    if (!route.matches(segments)) continue;
-    if (std::find(allowed.begin(), allowed.end(), route.method) == allowed.end()) {
-      allowed.push_back(route.method);
-    }
-    if (route.method == request.method) {
-      if (!best || route.moreSpecificThan(*best)) best = &route;
-    } else if (request.method == "HEAD" && route.method == "GET") {
-      if (!get_for_head || route.moreSpecificThan(*get_for_head)) get_for_head = &route;
-    }
-  }
-  if (!best) best = get_for_head;
+  const Route* best = impl_->find(request.method, segments, &allowed);
   if (best) {
     PathParams params;
     for (std::size_t i = 0; i < segments.size(); ++i) {

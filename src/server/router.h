@@ -14,6 +14,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/fwd.hpp>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -80,11 +81,20 @@ class Router {
   // Registers `handler` for `method` on `pattern`. A bad pattern (not starting with '/', an empty
   // or repeated `{}` name, a '{' inside a segment) or a method/pattern pair registered twice is a
   // bug: it is recorded and reported by status(), which HttpServer::listen() checks.
-  void add(std::string_view method, std::string_view pattern, Handler handler);
+  // `body_limit`: the largest request body the route takes when it is not the server's
+  // (HttpServerOptions::body_limit), e.g. 16 MiB for an audio upload; 0: the server's.
+  void add(std::string_view method, std::string_view pattern, Handler handler,
+           std::size_t body_limit = 0);
   // Registers `handler` for every method on every path under `prefix` ("/" or "/ui"; segment
   // boundaries respected, so "/ui" does not match "/uix"). The longest prefix wins; prefix routes
   // are tried only when no pattern matches the path.
   void addPrefix(std::string_view prefix, Handler handler);
+
+  // The body limit of the route dispatch() would choose for `method` and `path` (a decoded
+  // path, as parseTarget gives); 0 when that route has none of its own, or no route matches.
+  std::size_t bodyLimit(std::string_view method, std::string_view path) const;
+  // The largest body limit a route has; 0 when none has its own.
+  std::size_t largestBodyLimit() const;
 
   // The first problem add()/addPrefix() recorded, if any.
   Result<void> status() const;

@@ -12,7 +12,9 @@
 #include "http/curl_http_client.h"
 #include "server/context.h"
 #include "server/http_server.h"
+#include "server/media_api.h"
 #include "server/sip_calls.h"
+#include "server/web_assets.h"
 
 namespace callflow {
 
@@ -24,6 +26,7 @@ struct ServerApp::Parts {
   std::unique_ptr<CurlHttpClient> http;
   Metrics metrics;
   std::unique_ptr<Authenticator> auth;
+  std::unique_ptr<MediaApi> media;  // before context: SIP calls use its prompt cache
   std::unique_ptr<ServerContext> context;
   Router router;
   std::unique_ptr<HttpServer> server;
@@ -80,10 +83,12 @@ Result<std::string> deployFile(const std::filesystem::path& path, DbWorker& writ
       }
       if (*body && (*body)->body == *text) return;  // unchanged since its last deployment
     }
-    if (!versions->empty() && versions->front().saved_by != kDeployedBy) {
-      note = "flow \"" + name + "\" has a newer version (" +
-             std::to_string(versions->front().version) + ", saved by " +
-             versions->front().saved_by + "); " + path.string() + " is not deployed";
+    // Drafts are never deployed, so they do not count: the newest version that is not one does.
+    auto live = std::find_if(versions->begin(), versions->end(),
+                             [](const FlowVersion& v) { return !v.draft; });
+    if (live != versions->end() && live->saved_by != kDeployedBy) {
+      note = "flow \"" + name + "\" has a newer version (" + std::to_string(live->version) +
+             ", saved by " + live->saved_by + "); " + path.string() + " is not deployed";
       return;
     }
     version = db.saveFlow(name, *text, kDeployedBy);
@@ -150,6 +155,14 @@ void ServerApp::flushDatabase() {
 Result<std::unique_ptr<ServerApp>> ServerApp::start(boost::asio::io_context& loop,
                                                     const ServeConfig& config) {
   auto parts = std::make_unique<Parts>();
+  std::shared_ptr<const WebAssets> web;  // read first: a wrong --web fails before anything opens
+  if (!config.web_dir.empty()) {
+    auto loaded = WebAssets::load(config.web_dir);
+    if (!loaded) return loaded.error();
+    web = std::move(*loaded);
+    std::cerr << "callflow serve: the designer: " << web->files() << " files ("
+              << (web->bytes() + 1023) / 1024 << " KiB) from " << config.web_dir << '\n';
+  }
   DatabaseOptions options;
   options.default_country = config.country;
   auto writer_db = Database::open(config.db_path, options);
@@ -221,9 +234,12 @@ Result<std::unique_ptr<ServerApp>> ServerApp::start(boost::asio::io_context& loo
       parts->secrets,
       *parts->http,
       {}});
+  parts->media = std::make_unique<MediaApi>(config.prompts_dir);
+  parts->context->prompts = parts->media->prompts();
 
-  // The latest version of every stored flow goes live.
-  auto flows = parts->reader->listFlows();
+  // The newest version of every stored flow that is not a draft goes live (a flow with only
+  // drafts is not deployed).
+  auto flows = parts->reader->listLiveFlows();
   if (!flows) return flows.error();
   for (const FlowVersion& stored : *flows) {
     LoadedFlow loaded = loadFlow(stored.body, elementTypes());
@@ -248,7 +264,10 @@ Result<std::unique_ptr<ServerApp>> ServerApp::start(boost::asio::io_context& loo
 
   addLeadWebApi(parts->router, *parts->context);
   addAdminApi(parts->router, *parts->context);
+  addDesignerApi(parts->router, *parts->context);
   addOpsEndpoints(parts->router, *parts->context);
+  parts->media->addRoutes(parts->router, *parts->context);
+  addWebAssets(parts->router, std::move(web));
   HttpServerOptions server_options;
   server_options.host = config.http_host;
   server_options.port = config.http_port;

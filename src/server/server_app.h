@@ -1,7 +1,8 @@
 // ServerApp: `callflow serve` put together. It opens the database (one writer thread, a
 // read-only connection for the HTTP loop, one for password checks), closes call records a
 // previous run left open, deploys the flows of --flows DIR, and serves the Lead Web API, the
-// admin API, /healthz and /metrics on one event loop.
+// admin API (with the prompts and TTS endpoints), /healthz, /metrics and the designer's files
+// (--web) on one event loop.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -25,6 +26,8 @@ struct ServeConfig {
   std::uint16_t http_port = 8080;
   std::string secrets_path;
   std::string flows_dir;
+  std::string prompts_dir;  // --prompts: played by SIP calls, managed by the prompts API
+  std::string web_dir;      // --web: the designer's built files (web/dist); empty: none
   std::string country = "44";
   std::vector<std::string> allow;  // outbound policy for ApiRequest in test calls
   std::vector<std::string> deny;

@@ -55,7 +55,6 @@ struct SipCalls::Impl : sip::CallEvents {
   media::PortRange ports;
   media::FliteTts tts;
   media::SpeechCache speech;
-  std::optional<media::PromptCache> prompts;
   asio::thread_pool tts_pool{1};
   std::unique_ptr<sip::SipStack> stack;
   std::unordered_map<std::uint64_t, std::unique_ptr<LiveCall>> live;
@@ -83,7 +82,7 @@ struct SipCalls::Impl : sip::CallEvents {
       stack->reject(incoming.id, 503);
       return;
     }
-    sip::MediaServices services{prompts ? &*prompts : nullptr, &speech, tts_pool.get_executor()};
+    sip::MediaServices services{context.prompts, &speech, tts_pool.get_executor()};
     call->line = std::make_unique<sip::SipChannel>(
         *stack, incoming, services, *stream, loop.get_executor(),
         "flow \"" + call->flow->name + "\", call " + incoming.call_id);
@@ -156,7 +155,6 @@ Result<std::unique_ptr<SipCalls>> SipCalls::start(asio::io_context& loop, Server
   }
   auto impl = std::make_unique<Impl>(loop, context, std::move(config));
   impl->ports = *ports;
-  if (!impl->config.prompts_dir.empty()) impl->prompts.emplace(impl->config.prompts_dir);
   sip::SipOptions options;
   options.listen = impl->config.listen;
   options.max_calls = impl->config.max_calls;

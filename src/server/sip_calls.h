@@ -1,7 +1,8 @@
 // SipCalls: real calls for `callflow serve --sip`. It owns the SIP stack, the audio services
-// (prompt cache, TTS with its synthesis cache and thread, the 20 ms pacer, RTP ports), and the
-// calls that are live; it runs each call's flow on the server's loop, as a test call runs, and
-// writes its record when it starts (open) and when it ends (completed).
+// (TTS with its synthesis cache and thread, the 20 ms pacer, RTP ports; prompts come from the
+// server's one cache, ServerContext::prompts), and the calls that are live; it runs each call's
+// flow on the server's loop, as a test call runs, and writes its record when it starts (open)
+// and when it ends (completed).
 //
 // Routing: a call to a number of `routes` runs that flow; any other runs `default_flow`; with
 // neither, the call is refused with 404. Flows are looked up when a call starts, so a version
@@ -27,7 +28,6 @@ struct SipConfig {
   std::string listen;        // HOST:PORT for UDP and TCP
   std::string default_flow;  // flow name for calls no route names; empty: none
   std::map<std::string, std::string, std::less<>> routes;  // dialled number → flow name
-  std::string prompts_dir;                                 // empty: no prompts
   int max_calls = 500;
   std::string rtp_ports = "16384-32767";
   std::size_t tts_cache_bytes = 64 << 20;

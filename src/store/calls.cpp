@@ -2,6 +2,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <boost/json.hpp>
+#include <limits>
 
 #include "store/database.h"
 #include "store/sqlite_guard.h"
@@ -89,11 +90,23 @@ Result<void> Database::finishCall(const CallRecord& record) {
   });
 }
 
-Result<std::vector<CallRecord>> Database::listCalls(int limit, bool with_trace) {
+Result<std::vector<CallRecord>> Database::listCalls(int limit, bool with_trace,
+                                                    const CallFilter& filter) {
   return sqliteGuard("listing call records", [&] {
-    auto query = statement("SELECT " CALLFLOW_CALL_COLUMNS
-                           " FROM calls ORDER BY started_ms DESC, uuid DESC LIMIT ?");
-    query->bind(1, limit);
+    // One statement for every combination: a filter not given is bound as NULL (or, for the
+    // start times, as the widest range, so the calls_by_start index still bounds the scan).
+    auto query = statement(
+        "SELECT " CALLFLOW_CALL_COLUMNS
+        " FROM calls WHERE started_ms >= ?1 AND started_ms <= ?2 AND (?3 IS NULL OR "
+        "instr(callflow_digits(caller), ?3) > 0 OR instr(callflow_digits(dnis), ?3) > 0) AND "
+        "(?4 IS NULL OR flow = ?4) AND (?5 IS NULL OR result_code = ?5) "
+        "ORDER BY started_ms DESC, uuid DESC LIMIT ?6");
+    query->bind(1, filter.since_ms.value_or(std::numeric_limits<std::int64_t>::min()));
+    query->bind(2, filter.until_ms.value_or(std::numeric_limits<std::int64_t>::max()));
+    if (!filter.phone_digits.empty()) query->bind(3, filter.phone_digits);
+    if (filter.flow) query->bind(4, *filter.flow);
+    if (filter.result_code) query->bind(5, *filter.result_code);
+    query->bind(6, limit);
     std::vector<CallRecord> records;
     while (query->executeStep()) records.push_back(readRecord(*query, with_trace));
     return records;

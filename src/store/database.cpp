@@ -3,6 +3,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include <array>
 #include <chrono>
@@ -90,7 +91,23 @@ CREATE TABLE flow_versions (
   PRIMARY KEY (flow_id, version)
 ) WITHOUT ROWID;
 )sql",
+    // 2: drafts, versions saved with problems for later; never deployed.
+    R"sql(
+ALTER TABLE flow_versions ADD COLUMN draft INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
+
+// callflow_digits(text): the digits of a text, for matching phone numbers however they are
+// written ("+44 1632-960001" → "441632960001").
+void digitsOnly(sqlite3_context* context, int, sqlite3_value** values) {
+  std::string digits;
+  if (const unsigned char* text = sqlite3_value_text(values[0]); text != nullptr) {
+    for (; *text != '\0'; ++text) {
+      if (*text >= '0' && *text <= '9') digits += static_cast<char>(*text);
+    }
+  }
+  sqlite3_result_text(context, digits.data(), static_cast<int>(digits.size()), SQLITE_TRANSIENT);
+}
 
 }  // namespace
 
@@ -155,6 +172,7 @@ Result<void> Database::configure() {
   return sqliteGuard("configuring the connection", [&] {
     db_->setBusyTimeout(options_.busy_timeout_ms);
     db_->exec("PRAGMA foreign_keys = ON");
+    db_->createFunction("callflow_digits", 1, true, nullptr, &digitsOnly);
     if (!options_.read_only) {
       // WAL: readers never wait for the writer; FULL: a commit survives a power cut.
       std::string mode = db_->execAndGet("PRAGMA journal_mode = WAL").getString();

@@ -49,17 +49,30 @@ struct DncEntry {
   std::string source;  // "flow NAME", "api", "import"
 };
 
+// One saved version of a flow. A draft may have errors and is never deployed: the live version
+// of a flow is its newest version that is not a draft.
 struct FlowVersion {
   std::string name;
   int version = 0;
   std::string body;  // FLOW_FORMAT JSON as saved
   std::string saved_by;
   std::int64_t saved_ms = 0;
+  bool draft = false;
+  int live_version = 0;  // the flow's newest non-draft version, 0 if none (flow(), listFlows())
+};
+
+// Which call records listCalls returns; every filter given must match (AND).
+struct CallFilter {
+  std::string phone_digits;  // the caller's or the dialled number, digits only, contains these
+  std::optional<std::string> flow;         // exactly this flow name
+  std::optional<std::string> result_code;  // exactly this result code
+  std::optional<std::int64_t> since_ms;    // started at or after (Unix ms)
+  std::optional<std::int64_t> until_ms;    // started at or before (Unix ms)
 };
 
 class Database {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (and creates, unless read-only) the file at path; a clear error otherwise.
   static Result<std::unique_ptr<Database>> open(const std::string& path,
@@ -99,7 +112,8 @@ class Database {
   // Call records, keyed by UUID; writing the same record twice leaves one row (at least once).
   Result<void> beginCall(const CallRecord& record);
   Result<void> finishCall(const CallRecord& record);
-  Result<std::vector<CallRecord>> listCalls(int limit, bool with_trace);  // newest first
+  Result<std::vector<CallRecord>> listCalls(int limit, bool with_trace,
+                                            const CallFilter& filter = {});  // newest first
   Result<std::optional<CallRecord>> callByUuid(std::string_view uuid);
   Result<int> closeInterruptedCalls();  // open records of a previous run → "interrupted"
 
@@ -112,10 +126,15 @@ class Database {
   Result<std::string> createToken(std::int64_t user_id, std::int64_t ttl_seconds);
   Result<std::optional<User>> userForToken(std::string_view token);
 
-  // Deployed flows and their versions (1, 2, … per name).
-  Result<int> saveFlow(std::string_view name, std::string_view body, std::string_view saved_by);
-  Result<std::optional<FlowVersion>> flow(std::string_view name, int version = 0);  // 0: latest
-  Result<std::vector<FlowVersion>> listFlows();  // the latest version of each, body included
+  // Flows and their versions (1, 2, … per name); drafts are numbered with the others.
+  Result<int> saveFlow(std::string_view name, std::string_view body, std::string_view saved_by,
+                       bool draft = false);
+  // That version, or the latest (0), drafts included: what the designer opens.
+  Result<std::optional<FlowVersion>> flow(std::string_view name, int version = 0);
+  // The newest version that is not a draft: what calls run.
+  Result<std::optional<FlowVersion>> liveFlow(std::string_view name);
+  Result<std::vector<FlowVersion>> listFlows();      // the latest version of each, body included
+  Result<std::vector<FlowVersion>> listLiveFlows();  // the live version of each, body included
   Result<std::vector<FlowVersion>> flowVersions(std::string_view name);  // bodies left empty
   Result<bool> renameFlow(std::string_view from, std::string_view to);
   Result<bool> deleteFlow(std::string_view name);

@@ -12,6 +12,8 @@ Endpoints:
   /huge?kb=N               200 with N KiB of JSON
   /text                    200 text/plain "hello there"
   /redirect?to=U&status=N  status N (302) with Location U
+  /headers?n=N&len=L       200 {"ok": true} with X-Stub: yes, two Set-Cookie and N more X-Extra-i
+                           of L bytes each
 """
 import json
 import socket
@@ -77,6 +79,20 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Location", query.get("to", ["/ok"])[0])
             self.send_header("Content-Length", "0")
             self.end_headers()
+            return
+        if url.path == "/headers":
+            data = b'{"ok": true}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-Stub", "yes")
+            self.send_header("Set-Cookie", "a=1")
+            self.send_header("Set-Cookie", "b=2")
+            for i in range(int(query.get("n", ["0"])[0])):
+                self.send_header("X-Extra-%d" % i, "v" * int(query.get("len", ["100"])[0]))
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
             return
         if url.path == "/text":
             return self.reply(200, "hello there", "text/plain")

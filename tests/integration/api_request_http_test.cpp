@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "elements/api_request.h"
 #include "elements/elements.h"
 #include "engine/runner.h"
 #include "engine/simulator.h"
@@ -348,6 +349,105 @@ TEST_F(ApiRequestHttpTest, AThousandCallsAtOnceEachMakeARequest) {
   }
   std::printf("%d calls, one request each, on one loop: %.2f s\n", kCalls, seconds);
   EXPECT_EQ(answered, kCalls);
+}
+
+boost::asio::awaitable<void> sendInto(HttpClient& http, HttpRequest request, HttpResponse& out) {
+  out = co_await http.send(std::move(request));
+}
+
+// One exchange through the real client, on a loop of its own.
+HttpResponse sendOne(const std::string& url, bool follow_redirects = false) {
+  boost::asio::io_context loop(1);
+  CurlHttpClient http(loop, HttpClientOptions{OutboundPolicy::defaults(), ""});
+  HttpRequest request;
+  request.method = "GET";
+  request.url = url;
+  request.follow_redirects = follow_redirects;
+  HttpResponse response;
+  boost::asio::co_spawn(loop, sendInto(http, std::move(request), response), boost::asio::detached);
+  loop.run();
+  return response;
+}
+
+std::vector<std::string> headerValues(const HttpResponse& response, const std::string& name) {
+  std::vector<std::string> values;
+  for (const auto& [n, v] : response.headers) {
+    if (n == name) values.push_back(v);
+  }
+  return values;
+}
+
+TEST_F(ApiRequestHttpTest, ResponseHeadersAreKeptInOrderWithLowerCaseNames) {
+  HttpResponse response = sendOne(withPort("http://127.0.0.1:PORT/headers"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(headerValues(response, "x-stub"), std::vector<std::string>{"yes"});
+  EXPECT_EQ(headerValues(response, "set-cookie"), (std::vector<std::string>{"a=1", "b=2"}));
+  EXPECT_EQ(headerValues(response, "content-type"), std::vector<std::string>{"application/json"});
+  for (const auto& [name, value] : response.headers) {
+    for (char c : name) EXPECT_FALSE(c >= 'A' && c <= 'Z') << name;
+  }
+}
+
+TEST_F(ApiRequestHttpTest, ResponseHeadersAreBoundedByCountAndBytes) {
+  HttpResponse many = sendOne(withPort("http://127.0.0.1:PORT/headers?n=300&len=10"));
+  EXPECT_EQ(many.status, 200);
+  EXPECT_EQ(many.headers.size(), HttpResponse::kMaxHeaders);
+  EXPECT_EQ(headerValues(many, "x-stub"), std::vector<std::string>{"yes"});
+  HttpResponse large = sendOne(withPort("http://127.0.0.1:PORT/headers?n=60&len=1000"));
+  EXPECT_EQ(large.status, 200);
+  std::size_t bytes = 0;
+  for (const auto& [name, value] : large.headers) bytes += name.size() + value.size();
+  EXPECT_LE(bytes, HttpResponse::kMaxHeaderBytes);
+  EXPECT_GT(bytes, HttpResponse::kMaxHeaderBytes - 1100);
+  EXPECT_LT(large.headers.size(), 60u);
+  EXPECT_EQ(large.body, R"({"ok": true})");
+}
+
+TEST_F(ApiRequestHttpTest, AfterRedirectsOnlyTheLastAnswersHeadersRemain) {
+  HttpResponse followed =
+      sendOne(withPort("http://127.0.0.1:PORT/redirect?to=/headers"), /*follow_redirects=*/true);
+  EXPECT_EQ(followed.status, 200);
+  EXPECT_EQ(headerValues(followed, "x-stub"), std::vector<std::string>{"yes"});
+  EXPECT_TRUE(headerValues(followed, "location").empty());
+  HttpResponse not_followed = sendOne(withPort("http://127.0.0.1:PORT/redirect?to=/headers"));
+  EXPECT_EQ(not_followed.status, 302);
+  EXPECT_EQ(headerValues(not_followed, "location"), std::vector<std::string>{"/headers"});
+}
+
+TEST_F(ApiRequestHttpTest, TraceShowsTheRequestAndAnswerWithSecretsMasked) {
+  secrets_["KEY"] = "hunter2-very-secret";
+  auto trace = run(oneRequest(R"("action": "POST", "url": "http://127.0.0.1:PORT/echo",
+         "header": "X-Key: {{secret.KEY}}, X-Caller: {{call.phonenum}}",
+         "auth": {"type": "basic", "username": "ivr", "password": "{{secret.KEY}}"},
+         "body": "{\"key\": \"{{secret.KEY}}\", \"n\": 1}")",
+                              "{{A.StatusCode}}"));
+  const auto& http = trace["http"].as_array().at(0).as_object();
+  EXPECT_EQ(str(http.at("requestHeaders")),
+            R"([["X-Key","***"],["X-Caller","+441632960001"],["Authorization","Basic ***"],)"
+            R"(["Content-Type","application/json"]])");
+  EXPECT_EQ(str(http.at("requestBody")), R"({"key": "***", "n": 1})");
+  EXPECT_EQ(str(http.at("contentType")), "application/json");
+  std::string body = str(http.at("responseBody"));
+  EXPECT_NE(body.find(R"("method": "POST")"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("X-Key": "***")"), std::string::npos) << body;
+  // The echo holds the secret (its header, its body, the Basic credentials), each shown as ***.
+  EXPECT_GT(http.at("responseBytes").to_number<std::size_t>(), body.size()) << body;
+  EXPECT_NE(body.find(R"("Authorization": "Basic aXZyOm***)"), std::string::npos) << body;
+  EXPECT_FALSE(http.contains("responseBodyTruncated"));
+  std::string text = boost::json::serialize(trace);
+  EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
+  EXPECT_EQ(text.find(base64("ivr:hunter2-very-secret")), std::string::npos) << text;
+}
+
+TEST_F(ApiRequestHttpTest, TraceKeepsAnExcerptOfALargeAnswer) {
+  auto trace = run(oneRequest(R"("url": "http://127.0.0.1:PORT/huge?kb=200",
+                                  "maxResponseBytes": 1000000)",
+                              "{{A.StatusCode}}"));
+  const auto& http = trace["http"].as_array().at(0).as_object();
+  EXPECT_EQ(str(trace["said"].as_array().at(0)), "200");
+  EXPECT_EQ(http.at("responseBody").as_string().size(), HttpExchange::kTraceBodyBytes);
+  EXPECT_EQ(http.at("responseBytes").to_number<std::size_t>(), 200u * 1024 + 11);
+  EXPECT_TRUE(http.at("responseBodyTruncated").as_bool());
 }
 
 }  // namespace

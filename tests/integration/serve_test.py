@@ -28,6 +28,10 @@ import time
 import traceback
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import designer_checks  # noqa: E402 - the designer's test endpoints, after sys.path
+import media_api_checks  # noqa: E402 - prompts, text-to-speech and the designer's files
+
 if len(sys.argv) != 3:
     sys.exit("usage: serve_test.py PATH_TO_callflow REPO_ROOT")
 CALLFLOW = os.path.abspath(sys.argv[1])
@@ -125,9 +129,10 @@ def bearer(token):
 class Server:
     """One `callflow serve` process; stderr goes to a file that the checks read."""
 
-    def __init__(self, work, db, port, flows_dir, secrets):
+    def __init__(self, work, db, port, flows_dir, secrets, extra_args=()):
         self.work, self.db, self.port = work, db, port
         self.flows_dir, self.secrets = flows_dir, secrets
+        self.extra_args = list(extra_args)  # e.g. --prompts DIR --web DIR
         self.process = None
         self.starts = 0
         self.err_path = None
@@ -138,7 +143,7 @@ class Server:
         self.err_file = open(self.err_path, "wb")
         self.process = subprocess.Popen(
             [CALLFLOW, "serve", "--db", self.db, "--http", "127.0.0.1:%d" % self.port,
-             "--flows", self.flows_dir, "--secrets", self.secrets],
+             "--flows", self.flows_dir, "--secrets", self.secrets, *self.extra_args],
             stdout=subprocess.DEVNULL, stderr=self.err_file, env=ENV)
         deadline = time.monotonic() + 10 * SLOW
         while time.monotonic() < deadline:
@@ -760,6 +765,221 @@ def test_call(c):
                               for x in listed), out + err)
 
 
+DRAFT_FLOW = {
+    "format": 1,
+    "name": "Drafty",
+    "start": "Say",
+    "elements": [
+        {"name": "Say", "type": "TextToSpeech", "text": "Version one.", "next": {"output": "Bye"}},
+        {"name": "Bye", "type": "Hangup", "resultCode": "ONE"},
+    ],
+}
+
+
+def draft_of(text, result_code, **extra):
+    flow = json.loads(json.dumps(DRAFT_FLOW))
+    flow["elements"][0]["text"] = text
+    flow["elements"][1]["resultCode"] = result_code
+    flow.update(extra)
+    return flow
+
+
+def drafts(c):
+    """Drafts: saved with problems, listed with the live version, never run by calls."""
+    s = c.server
+    base = "/api/v1/flows/Drafty"
+    r = s.request("PUT", base, DRAFT_FLOW, auth=c.admin)
+    check("drafts: PUT Drafty -> version 1, draft false",
+          r.status == 200 and (r.json or {}).get("version") == 1
+          and (r.json or {}).get("draft") is False, r)
+    broken = draft_of("Version two.", "TWO", layout={"nodes": {"Say": {"x": 10, "y": 20}}},
+                      samples={"Say": {"status": 200, "body": {}}})
+    broken["elements"][0]["timout"] = 5
+    r = s.request("PUT", base, broken, auth=c.admin)
+    check("drafts: PUT with an error (no draft) -> 422", r.status == 422, r)
+    r = s.request("PUT", base + "?draft=true", broken, auth=c.admin)
+    j = r.json or {}
+    problems = j.get("problems", [])
+    check("drafts: PUT ?draft=true with an error -> 200, version 2, draft true, every problem",
+          r.status == 200 and j.get("version") == 2 and j.get("draft") is True
+          and j.get("name") == "Drafty"
+          and any(p.get("severity") == "error" and p.get("key") == "timout" for p in problems)
+          and any(p.get("severity") == "warning" and p.get("key") == "samples.Say"
+                  for p in problems), r)
+    r = s.request("POST", base + "/calls", {}, auth=c.admin, timeout=30)
+    j = r.json or {}
+    check("drafts: a test call still runs version 1",
+          r.status == 200 and j.get("flowVersion") == 1
+          and (j.get("trace") or {}).get("resultCode") == "ONE"
+          and (j.get("trace") or {}).get("said") == ["Version one."], r)
+    r = s.request("GET", base, auth=c.agent)
+    j = r.json or {}
+    check("drafts: GET the flow -> the draft (version 2, draft true, liveVersion 1)",
+          r.status == 200 and j.get("version") == 2 and j.get("draft") is True
+          and j.get("liveVersion") == 1 and j.get("flow") == broken, r)
+    r = s.request("GET", base + "/versions/1", auth=c.agent)
+    j = r.json or {}
+    check("drafts: GET versions/1 -> draft false, liveVersion 1",
+          r.status == 200 and j.get("draft") is False and j.get("liveVersion") == 1, r)
+    r = s.request("GET", base + "/versions", auth=c.agent)
+    j = r.json or {}
+    check("drafts: GET versions lists draft for each, and liveVersion",
+          r.status == 200 and j.get("liveVersion") == 1
+          and [(v.get("version"), v.get("draft")) for v in j.get("versions", [])]
+          == [(2, True), (1, False)], r)
+
+    # A draft that has no problem is still only a draft.
+    r = s.request("PUT", base + "?draft=true", draft_of("Version three.", "THREE"), auth=c.admin)
+    check("drafts: a valid draft -> version 3, draft true, no problems",
+          r.status == 200 and (r.json or {}).get("version") == 3
+          and (r.json or {}).get("draft") is True and (r.json or {}).get("problems") == [], r)
+    r = s.request("POST", base + "/calls", {}, auth=c.sup, timeout=30)
+    check("drafts: a valid draft is not deployed either (test call: version 1)",
+          r.status == 200 and (r.json or {}).get("flowVersion") == 1, r)
+    r = s.request("PUT", base + "?draft=false", draft_of("Version four.", "FOUR"), auth=c.admin)
+    check("drafts: PUT ?draft=false deploys -> version 4, draft false",
+          r.status == 200 and (r.json or {}).get("version") == 4
+          and (r.json or {}).get("draft") is False, r)
+    r = s.request("POST", base + "/calls", {}, auth=c.sup, timeout=30)
+    check("drafts: the deployed version 4 runs",
+          r.status == 200 and (r.json or {}).get("flowVersion") == 4
+          and ((r.json or {}).get("trace") or {}).get("resultCode") == "FOUR", r)
+    r = s.request("PUT", base + "?draft=true", broken, auth=c.admin)
+    check("drafts: another draft with errors on top -> version 5",
+          r.status == 200 and (r.json or {}).get("version") == 5, r)
+
+    # Refusals.
+    for who, auth in (("supervisor", c.sup), ("agent", c.agent)):
+        r = s.request("PUT", base + "?draft=true", broken, auth=auth)
+        check("drafts: PUT ?draft=true as %s -> 403" % who, r.status == 403, r)
+    r = s.request("PUT", base + "?draft=true", dict(broken, name="Other"), auth=c.admin)
+    check("drafts: a draft named otherwise than the URL -> 400",
+          r.status == 400 and "Other" in r.body.decode(), r)
+    nameless = dict(broken)
+    del nameless["name"]
+    r = s.request("PUT", base + "?draft=true", nameless, auth=c.admin)
+    check("drafts: a draft without a name -> 400", r.status == 400, r)
+    r = s.request("PUT", base + "?draft=true", '{"name": "Drafty", ', auth=c.admin,
+                  headers={"Content-Type": "application/json"})
+    check("drafts: a draft that is not JSON -> 422 with the syntax problem",
+          r.status == 422 and any(p.get("line") for p in (r.json or {}).get("problems", [])), r)
+    r = s.request("PUT", base + "?draft=true", "[1, 2]", auth=c.admin,
+                  headers={"Content-Type": "application/json"})
+    check("drafts: a draft that is a JSON list -> 422", r.status == 422, r)
+    r = s.request("PUT", base + "?draft=maybe", broken, auth=c.admin)
+    check("drafts: ?draft=maybe -> 400", r.status == 400 and "draft" in r.body.decode(), r)
+    r = s.request("GET", base + "/versions", auth=c.admin)
+    check("drafts: refused PUTs saved nothing (5 versions)",
+          len((r.json or {}).get("versions", [])) == 5, r)
+
+    # A flow that only has drafts is listed but not deployed.
+    sketch = {"format": 1, "name": "Sketch", "elements": []}
+    r = s.request("PUT", "/api/v1/flows/Sketch?draft=true", sketch, auth=c.admin)
+    check("drafts: a new flow saved as a draft only -> version 1, draft true",
+          r.status == 200 and (r.json or {}).get("version") == 1
+          and (r.json or {}).get("draft") is True, r)
+    r = s.request("POST", "/api/v1/flows/Sketch/calls", {}, auth=c.admin)
+    check("drafts: a flow with only drafts has no test call (404)", r.status == 404, r)
+    r = s.request("GET", "/api/v1/flows", auth=c.agent)
+    listed = {f.get("name"): f for f in (r.json or {}).get("flows", [])}
+    check("drafts: GET /flows shows draft and liveVersion of each flow",
+          r.status == 200
+          and (listed.get("Sketch") or {}).get("draft") is True
+          and (listed.get("Sketch") or {}).get("liveVersion") == 0
+          and (listed.get("Drafty") or {}).get("version") == 5
+          and (listed.get("Drafty") or {}).get("draft") is True
+          and (listed.get("Drafty") or {}).get("liveVersion") == 4
+          and (listed.get("LeadField") or {}).get("draft") is False
+          and (listed.get("LeadField") or {}).get("liveVersion") == 1, r)
+    # A draft of a flow deployed from --flows DIR: the unchanged file is not deployed again at
+    # the restart, and version 1 stays live (checked in restart()).
+    lead_field = json.loads(c.seed_text)
+    lead_field["description"] = "a draft of the seed"
+    r = s.request("PUT", "/api/v1/flows/LeadField?draft=true", lead_field, auth=c.admin)
+    check("drafts: a draft of LeadField -> version 2, liveVersion stays 1",
+          r.status == 200 and (r.json or {}).get("version") == 2, r)
+    c.drafts_done = True
+
+
+def wait_for_calls(c, query, count):
+    """GET /calls?QUERY until it lists `count` completed records (they are written after the
+    answer); returns the last list."""
+    calls = []
+    deadline = time.monotonic() + 5 * SLOW
+    while time.monotonic() < deadline:
+        r = c.server.request("GET", "/api/v1/calls?" + query, auth=c.sup)
+        calls = (r.json or {}).get("calls", [])
+        if len(calls) >= count and all(x.get("status") == "completed" for x in calls):
+            break
+        time.sleep(0.05)
+    return calls
+
+
+def call_filters(c):
+    """GET /calls?phone=&flow=&resultCode=&since=&until=: each narrows, together AND."""
+    s = c.server
+    since_ms = int(time.time() * 1000)
+    r1 = s.request("POST", "/api/v1/flows/Drafty/calls", {"from": "+44 1632 960551", "to": "7001"},
+                   auth=c.admin, timeout=30)
+    r2 = s.request("POST", "/api/v1/flows/Drafty/calls",
+                   {"from": "+44 1632 960552", "to": "7002", "hangupAt": "Say"},
+                   auth=c.admin, timeout=30)
+    check("call filters: two test calls of Drafty -> 200", r1.status == 200 and r2.status == 200,
+          (r1, r2))
+    first, second = (r1.json or {}).get("uuid"), (r2.json or {}).get("uuid")
+    calls = wait_for_calls(c, "flow=Drafty&since=%d" % since_ms, 2)
+    check("call filters: flow=Drafty&since=(before the calls) -> exactly the two, newest first",
+          [x.get("uuid") for x in calls] == [second, first], calls)
+
+    def uuids(query):
+        r = s.request("GET", "/api/v1/calls?" + query, auth=c.sup)
+        return r.status, [x.get("uuid") for x in (r.json or {}).get("calls", [])], r
+
+    status, got, r = uuids("phone=" + urllib.parse.quote("+44 1632-960551"))
+    check("call filters: phone (written with +, spaces, a dash) -> the caller's call",
+          status == 200 and got == [first], r)
+    status, got, r = uuids("phone=960552")
+    check("call filters: phone=960552 (a part of the caller's number)", got == [second], r)
+    status, got, r = uuids("phone=7002")
+    check("call filters: phone=7002 matches the dialled number", got == [second], r)
+    status, got, r = uuids("flow=Drafty")
+    check("call filters: flow=Drafty -> only Drafty's calls, these two on top",
+          status == 200 and got[:2] == [second, first]
+          and all(x.get("flow") == "Drafty" for x in (r.json or {}).get("calls", [])), r)
+    status, got, r = uuids("flow=Draft")
+    check("call filters: flow is exact (Draft -> none)", status == 200 and got == [], r)
+    status, got, r = uuids("flow=Drafty&resultCode=INBOUND")
+    check("call filters: resultCode=INBOUND (the caller hung up in Say) -> the second",
+          got == [second], r)
+    status, got, r = uuids("resultCode=FOUR&phone=1632960551")
+    check("call filters: resultCode and phone together", got == [first], r)
+    status, got, r = uuids("resultCode=FOUR&phone=960552")
+    check("call filters: filters are ANDed (resultCode of one, phone of the other -> none)",
+          status == 200 and got == [], r)
+    iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since_ms // 1000 - 1)) + "Z"
+    status, got, r = uuids("flow=Drafty&since=" + iso)
+    check("call filters: since as an ISO date-time", got[:2] == [second, first], r)
+    status, got, r = uuids("flow=Drafty&until=%d" % (since_ms - 1))
+    check("call filters: until (epoch ms) before the calls leaves them out",
+          status == 200 and first not in got and second not in got, r)
+    status, got, r = uuids("flow=Drafty&since=2000-01-01&until=2000-01-01")
+    check("call filters: since/until as dates (a day long ago) -> none",
+          status == 200 and got == [], r)
+    today = next((x.get("startedAt", "") for x in calls if x.get("uuid") == first), "")[:10]
+    status, got, r = uuids("phone=960551&until=" + today)
+    check("call filters: until=today's date includes today's calls", got == [first], r)
+    status, got, r = uuids("flow=Drafty&limit=1")
+    check("call filters: limit=1 -> the newest", got == [second], r)
+    for query, name in (("since=yesterday", "since"), ("until=2024-13-01", "until"),
+                        ("phone=abc", "phone"), ("since=", "since")):
+        r = s.request("GET", "/api/v1/calls?" + query, auth=c.sup)
+        check("call filters: %s -> 400 naming %s" % (query, name),
+              r.status == 400 and name in ((r.json or {}).get("error") or {}).get("message", ""),
+              r)
+    r = s.request("GET", "/api/v1/calls?flow=Drafty", auth=c.agent)
+    check("call filters: as agent -> 403", r.status == 403, r)
+
+
 def leads_crud(c):
     s = c.server
     lead = {"referenceid": "S1", "name": "Sup Lead", "phonenum": "+44 1632 960077",
@@ -789,6 +1009,13 @@ def leads_crud(c):
     check("leads: GET ?phone=+44... with a literal '+' finds it",
           r.status == 200 and [x.get("id") for x in (r.json or {}).get("leads", [])] == [lead_id],
           r)
+    r = s.request("GET", "/api/v1/leads?reference=S1", auth=c.agent)
+    check("leads: GET ?reference= finds the lead with that reference",
+          r.status == 200 and [x.get("id") for x in (r.json or {}).get("leads", [])] == [lead_id],
+          r)
+    r = s.request("GET", "/api/v1/leads?reference=NO-SUCH-REF", auth=c.agent)
+    check("leads: GET ?reference= of no lead -> an empty list",
+          r.status == 200 and (r.json or {}).get("leads") == [], r)
     updated = dict(lead, city="Bath", name="Sup Lead Renamed")
     r = s.request("PUT", "/api/v1/leads/%s" % lead_id, updated, auth=c.sup)
     check("leads: PUT as supervisor -> 200", r.status == 200, r)
@@ -937,6 +1164,17 @@ def restart(c):
           'flow "Targets" has a newer version (2, saved by boss)' in err
           and 'flow "Targets" version 2 is live' in err
           and 'flow "LeadField" version 1 is live' in err, err)
+    if getattr(c, "drafts_done", False):
+        check("restart: the newest non-draft version goes live, a flow with only drafts does not",
+              'flow "Drafty" version 4 is live' in err and 'flow "Sketch"' not in err, err)
+        r = s.request("POST", "/api/v1/flows/Drafty/calls", {}, auth=c.admin, timeout=30)
+        check("restart: a test call of Drafty runs version 4, not the draft 5",
+              r.status == 200 and (r.json or {}).get("flowVersion") == 4, r)
+        r = s.request("GET", "/api/v1/flows/LeadField", auth=c.admin)
+        check("restart: LeadField's draft is still its latest, version 1 still live",
+              r.status == 200 and (r.json or {}).get("version") == 2
+              and (r.json or {}).get("draft") is True
+              and (r.json or {}).get("liveVersion") == 1, r)
     r = s.request("GET", "/api/v1/calls/x-open", auth=c.admin)
     check("restart: tokens survive; GET /calls/x-open shows status interrupted",
           r.status == 200 and (r.json or {}).get("status") == "interrupted", r)
@@ -1166,7 +1404,9 @@ def main():
         c.created_lead = None
         c.call_uuid = "none"
         c.admin = c.sup = c.agent = "Bearer none"
-        c.server = Server(work, c.db, c.port, c.flows_dir, c.secrets)
+        c.prompts_dir, c.web_dir = media_api_checks.make_dirs(work)
+        c.server = Server(work, c.db, c.port, c.flows_dir, c.secrets,
+                          ["--prompts", c.prompts_dir, "--web", c.web_dir])
         try:
             setup(c)
             if start_checks(c):
@@ -1174,6 +1414,10 @@ def main():
                 safe("concurrency", concurrency, c)
                 safe("admin api", admin_api, c)
                 safe("test call", test_call, c)
+                safe("designer api", designer_checks.run, c, sys.modules[__name__])
+                safe("media api", media_api_checks.run, c, sys.modules[__name__])
+                safe("drafts", drafts, c)
+                safe("call filters", call_filters, c)
                 safe("leads", leads_crud, c)
                 safe("dnc", dnc, c)
                 safe("callflow run", cli_runs, c)

@@ -188,5 +188,29 @@ TEST(RedactTest, NoPartOfAnOverlappingSecretSurvives) {
   EXPECT_EQ(redact("baaab", &repeated), "b***b");
 }
 
+TEST(RedactTest, ASecretInsideBase64IsMasked) {
+  SecretMap secrets{{"KEY", "hunter2-very-secret"}};
+  // base64("ivr:hunter2-very-secret"), base64("hunter2-very-secret"), base64("ab:hunter2-…").
+  for (std::string_view encoded :
+       {"aXZyOmh1bnRlcjItdmVyeS1zZWNyZXQ=", "aHVudGVyMi12ZXJ5LXNlY3JldA==",
+        "YWI6aHVudGVyMi12ZXJ5LXNlY3JldA=="}) {
+    std::string shown = redact("Basic " + std::string(encoded), &secrets);
+    EXPECT_NE(shown.find("***"), std::string::npos) << shown;
+    EXPECT_LE(shown.size(), std::string("Basic ***").size() + 8) << shown;
+  }
+  EXPECT_EQ(redact("Basic aXZyOnB3", &secrets), "Basic aXZyOnB3");
+}
+
+TEST(RedactTest, AnExcerptCutInsideASecretHidesItsBeginning) {
+  SecretMap secrets{{"KEY", "hunter2-secret"}};
+  // Whole occurrences as redact() does; a cut one at the end is masked too, in any form.
+  EXPECT_EQ(redactExcerpt("a hunter2-secret b hunter2-se", &secrets), "a *** b ***");
+  SecretMap spaced{{"KEY", "two words"}};
+  EXPECT_EQ(redactExcerpt("x=two%20wo", &spaced), "x=***");
+  EXPECT_EQ(redactExcerpt("nothing of it", &secrets), "nothing of it");
+  EXPECT_EQ(redactExcerpt("ends with h", &secrets), "ends with ***");
+  EXPECT_EQ(redactExcerpt("text", nullptr), "text");
+}
+
 }  // namespace
 }  // namespace callflow

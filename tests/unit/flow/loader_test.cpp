@@ -517,6 +517,65 @@ TEST(LoaderTest, SelfLoopThroughBranchTargetIsAWarning) {
       << joined(loaded);
 }
 
+// --- Designer keys -----------------------------------------------------------------------------
+
+TEST(LoaderTest, LayoutAndSamplesChangeNothingWhenPathsAreThere) {
+  LoadedFlow loaded = load(changed([](auto& f) {
+    f["layout"] = boost::json::parse(R"({"nodes": {"GETAPI": {"x": 1, "y": 2}}, "any": [1]})");
+    f["samples"] = boost::json::parse(
+        R"({"GETAPI": {"status": 200, "body": {"tier": "Gold", "extra": [1, 2]}}})");
+  }));
+  ASSERT_TRUE(loaded.flow) << joined(loaded);
+  EXPECT_TRUE(loaded.diagnostics.problems().empty()) << joined(loaded);
+  EXPECT_EQ(loaded.flow->nodes.size(), 8u);
+}
+
+TEST(LoaderTest, SamplePathsMissingAreWarnedOncePerKey) {
+  LoadedFlow loaded = load(changed([](auto& f) {
+    // The sample has no "tier"; GoldMsg reads "Tier" twice in one text and the nested path once.
+    f["samples"] = boost::json::parse(R"({"GETAPI": {"body": {"Tier": "Gold", "a": {"b": []}}}})");
+    elementNamed(f, "GoldMsg")["text"] =
+        "{{GETAPI.Result.Tier}} {{GETAPI.Result.tier}} {{GETAPI.Result.tier}} "
+        "{{GETAPI.Result.a.b[0]}} {{GETAPI.Result}} {{GETAPI.StatusCode}}";
+  }));
+  ASSERT_TRUE(loaded.flow) << joined(loaded);
+  EXPECT_EQ(joined(loaded),
+            "warning: element \"Save\": key \"source.name\": \"GETAPI.Result.tier\": the last "
+            "test response of GETAPI has no \"tier\"\n"
+            "warning: element \"GoldMsg\": key \"text\": \"GETAPI.Result.tier\": the last test "
+            "response of GETAPI has no \"tier\"\n"
+            "warning: element \"GoldMsg\": key \"text\": \"GETAPI.Result.a.b[0]\": the last test "
+            "response of GETAPI has no \"a.b[0]\"\n");
+}
+
+TEST(LoaderTest, SampleBodiesThatAreNotJsonAreNotChecked) {
+  for (const char* body : {R"("plain text")", "42", "null"}) {
+    LoadedFlow loaded = load(changed([&](auto& f) {
+      f["samples"] = boost::json::object{{"GETAPI", {{"body", boost::json::parse(body)}}}};
+    }));
+    ASSERT_TRUE(loaded.flow) << joined(loaded);
+    EXPECT_TRUE(loaded.diagnostics.problems().empty()) << body << ": " << joined(loaded);
+  }
+}
+
+TEST(LoaderTest, SampleProblemsAreReportedWithFlowErrors) {
+  // A draft may have errors; the sample warnings are still listed with them.
+  LoadedFlow loaded = load(changed([](auto& f) {
+    f["samples"] = boost::json::parse(
+        R"({"GETAPI": {"body": {}}, "Ask": {"body": {}}, "Gone": {"body": 1}, "Bad": []})");
+    elementNamed(f, "GETAPI")["timeout"] = 500;
+  }));
+  EXPECT_FALSE(loaded.flow);
+  EXPECT_EQ(joined(loaded),
+            "element \"GETAPI\": key \"timeout\": must be at most 120\n"
+            "warning: flow: key \"samples.Ask\": element \"Ask\" is CaptureDigits, not "
+            "ApiRequest\n"
+            "warning: flow: key \"samples.Gone\": no ApiRequest element named \"Gone\"\n"
+            "flow: key \"samples.Bad\": must be an object with \"body\"\n"
+            "warning: element \"Save\": key \"source.name\": \"GETAPI.Result.tier\": the last "
+            "test response of GETAPI has no \"tier\"\n");
+}
+
 // --- Robustness --------------------------------------------------------------------------------
 
 void checkLoadedFlowIsConsistent(const Flow& flow) {

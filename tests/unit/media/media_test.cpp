@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -436,6 +437,89 @@ TEST(PromptCacheTest, MissingFolderIsNotFound) {
   EXPECT_EQ(audio.error().code, ErrorCode::kNotFound);
 }
 
+TEST(PromptCacheTest, ForgetReadsTheReplacedFileAgain) {
+  PromptFolder folder;
+  PromptCache cache(folder.prompts);
+  Result<AudioPtr> first = cache.load("hello.wav");
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_TRUE(cache.load("alias.wav"));  // a link sharing the conversion
+  writeSine(folder.prompts / "hello.wav", 8000, 1, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1.0);
+  EXPECT_EQ(cache.load("hello.wav")->get(), first->get());  // kept until forgotten
+  cache.forget("hello.wav");
+  EXPECT_EQ(cache.files(), 0u);
+  EXPECT_EQ(cache.bytes(), 0u);
+  Result<AudioPtr> second = cache.load("hello.wav");
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_NEAR((*second)->seconds(), 1.0, 0.005);
+  EXPECT_NEAR((*cache.load("alias.wav"))->seconds(), 1.0, 0.005);  // the link too
+  EXPECT_NEAR((*first)->seconds(), 0.5, 0.005);  // a call holding the old clip keeps it
+
+  std::filesystem::remove(folder.prompts / "hello.wav");
+  cache.forget("hello.wav");
+  EXPECT_EQ(cache.load("hello.wav").error().code, ErrorCode::kNotFound);
+  cache.forget("never-loaded.wav");  // harmless
+  ASSERT_TRUE(cache.load("sub/menu.wav"));
+  EXPECT_EQ(cache.files(), 1u);
+}
+
+std::string fileBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(WavBytesTest, DecodesAnyWavAndRefusesOtherFormats) {
+  TempDir dir;
+  writeSine(dir.path() / "stereo24.wav", 44100, 2, SF_FORMAT_WAV | SF_FORMAT_PCM_24, 1.5);
+  writeSine(dir.path() / "float.wav", 48000, 1, SF_FORMAT_WAVEX | SF_FORMAT_FLOAT, 0.5);
+  writeSine(dir.path() / "tone.aiff", 8000, 1, SF_FORMAT_AIFF | SF_FORMAT_PCM_16, 0.5);
+  writeSine(dir.path() / "tone.flac", 8000, 1, SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 0.5);
+
+  std::string stereo = fileBytes(dir.path() / "stereo24.wav");
+  EXPECT_TRUE(isWav(stereo));
+  Result<AudioPtr> audio = decodeWav(stereo);
+  ASSERT_TRUE(audio) << audio.error().message;
+  EXPECT_NEAR((*audio)->seconds(), 1.5, 0.005);
+  EXPECT_NEAR(crossingsPerSecond((*audio)->samples), 2000, 40);
+  EXPECT_NEAR(*fileSeconds(dir.path() / "stereo24.wav"), 1.5, 0.001);
+  Result<AudioPtr> extensible = decodeWav(fileBytes(dir.path() / "float.wav"));
+  ASSERT_TRUE(extensible) << extensible.error().message;
+  EXPECT_EQ((*extensible)->samples.size(), 4000u);
+
+  for (const char* other : {"tone.aiff", "tone.flac"}) {
+    std::string bytes = fileBytes(dir.path() / other);
+    EXPECT_FALSE(isWav(bytes)) << other;
+    Result<AudioPtr> refused = decodeWav(bytes);
+    ASSERT_FALSE(refused) << other;
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(refused.error().message.find("not a WAV file"), std::string::npos)
+        << refused.error().message;
+  }
+  for (std::string_view junk : {std::string_view(""), std::string_view("RIFF"),
+                                std::string_view("not audio at all, just text")}) {
+    EXPECT_FALSE(isWav(junk));
+    EXPECT_FALSE(decodeWav(junk));
+  }
+  // A WAV refused for what it holds: too long.
+  Result<AudioPtr> too_long = decodeWav(stereo, 1.0);
+  ASSERT_FALSE(too_long);
+  EXPECT_TRUE(isWav(stereo));
+  EXPECT_NE(too_long.error().message.find("longer than 1 s"), std::string::npos);
+}
+
+TEST(WavBytesTest, EncodedClipsReadBackBitExact) {
+  Audio audio;
+  for (int i = 0; i < 1000; ++i) audio.samples.push_back(static_cast<int16_t>(i * 61 - 30000));
+  std::string wav = encodeWav(audio);
+  ASSERT_EQ(wav.size(), 44u + 2000u);
+  EXPECT_EQ(wav.substr(0, 4), "RIFF");
+  EXPECT_EQ(wav.substr(8, 8), "WAVEfmt ");
+  Result<AudioPtr> back = decodeWav(wav);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ((*back)->samples, audio.samples);
+  EXPECT_EQ(encodeWav(Audio{}).size(), 44u);
+  EXPECT_TRUE(isWav(encodeWav(Audio{})));
+}
+
 // ---------------------------------------------------------------------------------------------
 // flite
 
@@ -450,6 +534,13 @@ TEST(FliteTtsTest, SpeaksAPlausibleClip) {
   EXPECT_GT(rms((*audio)->samples), 300);
   auto [low, high] = std::minmax_element((*audio)->samples.begin(), (*audio)->samples.end());
   EXPECT_GT(*high - *low, 4000);
+}
+
+TEST(FliteTtsTest, KnownVoices) {
+  for (std::string_view voice : {"", "kal", "cmu_us_kal"}) EXPECT_TRUE(FliteTts::knowsVoice(voice));
+  for (std::string_view voice : {"bob", "KAL", "kal16", " kal"}) {
+    EXPECT_FALSE(FliteTts::knowsVoice(voice));
+  }
 }
 
 TEST(FliteTtsTest, VoicesAndOddTexts) {

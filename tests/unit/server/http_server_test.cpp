@@ -286,6 +286,49 @@ TEST_F(HttpServerTest, DeclaredBodyOverTheLimitIs413ThenClose) {
   EXPECT_TRUE(client.closedByServer());
 }
 
+TEST_F(HttpServerTest, ARouteMayTakeABiggerBodyThanTheServer) {
+  router_.add(
+      "PUT", "/upload/{name}",
+      [](const Request& request, const PathParams&) -> boost::asio::awaitable<Response> {
+        co_return Response{.content_type = "text/plain",
+                           .body = std::to_string(request.body.size())};
+      },
+      8192);
+  start(HttpServerOptions{.body_limit = 1024});
+  Client client(server_->port());
+  std::string body(5000, 'x');
+  ASSERT_TRUE(
+      client.send("PUT /upload/a HTTP/1.1\r\nHost: test\r\nContent-Length: 5000\r\n\r\n" + body));
+  std::optional<RawResponse> response = client.read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "5000");
+  // Chunked, past the route's limit; and other routes keep the server's.
+  std::string chunk = "1000\r\n" + std::string(4096, 'x') + "\r\n";
+  ASSERT_TRUE(
+      client.send("PUT /upload/b HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                  chunk + chunk + chunk));
+  response = client.read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 413);
+  EXPECT_EQ(errorOf(*response).at("message"), "request body is larger than 8192 bytes");
+
+  Client declared(server_->port());
+  ASSERT_TRUE(
+      declared.send("PUT /upload/c HTTP/1.1\r\nHost: test\r\nContent-Length: 9000\r\n\r\n"));
+  response = declared.read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 413);
+  EXPECT_EQ(errorOf(*response).at("message"), "request body is larger than 8192 bytes");
+
+  Client other(server_->port());
+  ASSERT_TRUE(other.send(post("/echo", body)));
+  response = other.read();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 413);
+  EXPECT_EQ(errorOf(*response).at("message"), "request body is larger than 1024 bytes");
+}
+
 TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
   start(HttpServerOptions{.body_limit = 1024});
   Client client(server_->port());

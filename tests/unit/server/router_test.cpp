@@ -266,5 +266,19 @@ TEST(AuthHeaderTest, BearerTokens) {
   }
 }
 
+TEST(RouterTest, BodyLimitsFollowTheRouteDispatchWouldChoose) {
+  Router router;
+  router.add("GET", "/files", echo("list"));
+  router.add("PUT", "/files/{name}", echo("put"), 16 << 20);
+  router.add("PUT", "/files/special", echo("special"));
+  EXPECT_EQ(router.bodyLimit("PUT", "/files/a.wav"), std::size_t{16 << 20});
+  EXPECT_EQ(router.bodyLimit("PUT", "/files/special"), 0u);  // the literal route wins
+  EXPECT_EQ(router.bodyLimit("POST", "/files/a.wav"), 0u);
+  EXPECT_EQ(router.bodyLimit("PUT", "/files/a/b"), 0u);
+  EXPECT_EQ(router.bodyLimit("PUT", "/files/.."), 0u);
+  EXPECT_EQ(router.largestBodyLimit(), std::size_t{16 << 20});
+  EXPECT_EQ(Router().largestBodyLimit(), 0u);
+}
+
 }  // namespace
 }  // namespace callflow

@@ -69,7 +69,7 @@ TEST_F(DatabaseTest, OpenCreatesTheFileAndReportsItsSettings) {
   EXPECT_TRUE(contains(*report, " synchronous=FULL ")) << *report;
   EXPECT_TRUE(contains(*report, " foreign_keys=on ")) << *report;
   EXPECT_TRUE(contains(*report, " busy_timeout=5000 ")) << *report;
-  EXPECT_TRUE(contains(*report, " schema=1 ")) << *report;
+  EXPECT_TRUE(contains(*report, " schema=2 ")) << *report;
   EXPECT_TRUE(contains(*report, " sqlite=3.")) << *report;
   auto integrity = db_->integrityCheck();
   ASSERT_TRUE(integrity.has_value());
@@ -108,14 +108,14 @@ TEST_F(DatabaseTest, ReopeningKeepsDataAndDoesNotMigrateAgain) {
 }
 
 TEST_F(DatabaseTest, NewerSchemaIsRefused) {
-  ASSERT_TRUE(db_->exec("PRAGMA user_version = 2").has_value());
+  ASSERT_TRUE(db_->exec("PRAGMA user_version = 3").has_value());
   db_.reset();
   auto opened = Database::open(path_);
   ASSERT_FALSE(opened.has_value());
   EXPECT_EQ(opened.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_TRUE(contains(opened.error().message, path_)) << opened.error().message;
   EXPECT_TRUE(contains(opened.error().message,
-                       "schema version 2 is newer than this Callflow (1); upgrade Callflow"))
+                       "schema version 3 is newer than this Callflow (2); upgrade Callflow"))
       << opened.error().message;
 
   DatabaseOptions read_only;
@@ -123,8 +123,29 @@ TEST_F(DatabaseTest, NewerSchemaIsRefused) {
   auto reader = Database::open(path_, read_only);
   ASSERT_FALSE(reader.has_value());
   EXPECT_EQ(reader.error().code, ErrorCode::kFailedPrecondition);
-  EXPECT_TRUE(contains(reader.error().message, "has schema 2, this Callflow reads 1"))
+  EXPECT_TRUE(contains(reader.error().message, "has schema 3, this Callflow reads 2"))
       << reader.error().message;
+}
+
+// A file of schema 1 (before drafts) gains the draft flag: its versions are not drafts.
+TEST_F(DatabaseTest, SchemaOneFileIsMigrated) {
+  ASSERT_TRUE(db_->saveFlow("seed", "v1", "ann").has_value());
+  ASSERT_TRUE(db_->saveFlow("seed", "v2", "ann").has_value());
+  ASSERT_TRUE(db_->exec("ALTER TABLE flow_versions DROP COLUMN draft").has_value());
+  ASSERT_TRUE(db_->exec("PRAGMA user_version = 1").has_value());
+  db_.reset();
+
+  auto db = openDb(path_);
+  ASSERT_NE(db, nullptr);
+  EXPECT_TRUE(contains(*db->settingsReport(), " schema=2 ")) << *db->settingsReport();
+  auto latest = db->flow("seed");
+  ASSERT_TRUE(latest.has_value() && latest->has_value());
+  EXPECT_EQ((*latest)->version, 2);
+  EXPECT_FALSE((*latest)->draft);
+  EXPECT_EQ((*latest)->live_version, 2);
+  EXPECT_EQ(*db->saveFlow("seed", "v3", "ann", true), 3);
+  EXPECT_EQ((**db->liveFlow("seed")).body, "v2");
+  EXPECT_EQ(*db->integrityCheck(), "ok");
 }
 
 TEST(DatabaseOpenTest, EmptyPathIsRefused) {
@@ -268,7 +289,7 @@ TEST_F(DatabaseTest, ReadOnlyOfAnUnmigratedFileIsRefused) {
   auto opened = Database::open(path, options);
   ASSERT_FALSE(opened.has_value());
   EXPECT_EQ(opened.error().code, ErrorCode::kFailedPrecondition);
-  EXPECT_TRUE(contains(opened.error().message, "has schema 0, this Callflow reads 1"))
+  EXPECT_TRUE(contains(opened.error().message, "has schema 0, this Callflow reads 2"))
       << opened.error().message;
 }
 
@@ -727,6 +748,64 @@ TEST_F(DatabaseTest, ListCallsNewestFirstWithLimitAndTrace) {
   EXPECT_EQ(db_->listCalls(100, false)->size(), 5u);
 }
 
+TEST_F(DatabaseTest, ListCallsFilters) {
+  struct Row {
+    const char* uuid;
+    std::int64_t started_ms;
+    const char* from;
+    const char* to;
+    const char* flow;
+    const char* result_code;
+  };
+  const Row rows[] = {
+      {"a", 1000, "+44 1632 960001", "100", "seed", "SALE"},
+      {"b", 2000, "01632-960002", "200", "seed", "NO_LEAD"},
+      {"c", 3000, "sip:anonymous", "+44 (20) 7946 0000", "other", "SALE"},
+      {"d", 4000, "+1 555 0100", "100", "other", ""},
+  };
+  for (const Row& row : rows) {
+    CallRecord record = finished(openRecord(row.uuid, row.started_ms));
+    record.from = row.from;
+    record.to = row.to;
+    record.flow = row.flow;
+    record.result_code = row.result_code;
+    ASSERT_TRUE(db_->finishCall(record).has_value());
+  }
+  auto uuids = [&](const CallFilter& filter, int limit = 100) {
+    std::vector<std::string> out;
+    auto records = db_->listCalls(limit, false, filter);
+    EXPECT_TRUE(records.has_value()) << records.error().message;
+    if (records) {
+      for (const CallRecord& record : *records) out.push_back(record.uuid);
+    }
+    return out;
+  };
+  using Uuids = std::vector<std::string>;
+  EXPECT_EQ(uuids({}), (Uuids{"d", "c", "b", "a"}));
+  EXPECT_EQ(uuids({}, 2), (Uuids{"d", "c"}));
+  // Phone: the digits of the caller's or the dialled number contain the digits given.
+  EXPECT_EQ(uuids({.phone_digits = "1632960"}), (Uuids{"b", "a"}));
+  EXPECT_EQ(uuids({.phone_digits = "441632960001"}), (Uuids{"a"}));
+  EXPECT_EQ(uuids({.phone_digits = "2079460000"}), (Uuids{"c"}));  // the dialled number
+  EXPECT_EQ(uuids({.phone_digits = "100"}), (Uuids{"d", "a"}));
+  EXPECT_EQ(uuids({.phone_digits = "999"}), Uuids{});
+  // Flow and result code: exact.
+  EXPECT_EQ(uuids({.flow = "seed"}), (Uuids{"b", "a"}));
+  EXPECT_EQ(uuids({.flow = "see"}), Uuids{});
+  EXPECT_EQ(uuids({.result_code = "SALE"}), (Uuids{"c", "a"}));
+  EXPECT_EQ(uuids({.result_code = ""}), (Uuids{"d"}));
+  // Start time, both ends inclusive.
+  EXPECT_EQ(uuids({.since_ms = 2000}), (Uuids{"d", "c", "b"}));
+  EXPECT_EQ(uuids({.until_ms = 2000}), (Uuids{"b", "a"}));
+  EXPECT_EQ(uuids({.since_ms = 2000, .until_ms = 3000}), (Uuids{"c", "b"}));
+  // Together: AND.
+  EXPECT_EQ(uuids({.flow = "other", .result_code = "SALE"}), (Uuids{"c"}));
+  EXPECT_EQ(uuids({.phone_digits = "100", .flow = "seed", .since_ms = 500}), (Uuids{"a"}));
+  EXPECT_EQ(uuids({.phone_digits = "100", .flow = "seed", .since_ms = 1001}), Uuids{});
+  // Values are bound, never SQL.
+  EXPECT_EQ(uuids({.flow = "seed' OR '1'='1"}), Uuids{});
+}
+
 TEST_F(DatabaseTest, CallByUuidHasTheTrace) {
   CallRecord done = finished(openRecord("uuid-1", 1000));
   done.trace_json = R"({"quote":"it's \"fine\"","drop":"'; DROP TABLE calls; --"})";
@@ -965,6 +1044,63 @@ TEST_F(DatabaseTest, FlowVersionsNewestFirstWithoutBodies) {
     EXPECT_GT(version.saved_ms, 0);
   }
   EXPECT_TRUE(db_->flowVersions("missing")->empty());
+}
+
+TEST_F(DatabaseTest, DraftsAreVersionsButNeverLive) {
+  ASSERT_EQ(*db_->saveFlow("seed", "v1", "ann"), 1);
+  ASSERT_EQ(*db_->saveFlow("seed", "v2 draft", "bob", true), 2);
+  ASSERT_EQ(*db_->saveFlow("seed", "v3 draft", "bob", true), 3);
+  ASSERT_EQ(*db_->saveFlow("sketch", "only a draft", "bob", true), 1);
+
+  // What the designer opens: the latest, drafts included, with the live version beside it.
+  auto latest = db_->flow("seed");
+  ASSERT_TRUE(latest.has_value() && latest->has_value());
+  EXPECT_EQ((*latest)->version, 3);
+  EXPECT_TRUE((*latest)->draft);
+  EXPECT_EQ((*latest)->body, "v3 draft");
+  EXPECT_EQ((*latest)->live_version, 1);
+  auto first = db_->flow("seed", 1);
+  EXPECT_FALSE((**first).draft);
+  EXPECT_EQ((**first).live_version, 1);
+
+  // What calls run: the newest version that is not a draft.
+  auto live = db_->liveFlow("seed");
+  ASSERT_TRUE(live.has_value() && live->has_value());
+  EXPECT_EQ((*live)->version, 1);
+  EXPECT_EQ((*live)->body, "v1");
+  EXPECT_FALSE((*live)->draft);
+  EXPECT_FALSE(db_->liveFlow("sketch")->has_value());
+  EXPECT_FALSE(db_->liveFlow("missing")->has_value());
+  EXPECT_EQ((**db_->flow("sketch")).live_version, 0);
+
+  auto flows = db_->listFlows();
+  ASSERT_EQ(flows->size(), 2u);
+  EXPECT_EQ((*flows)[0].name, "seed");
+  EXPECT_EQ((*flows)[0].version, 3);
+  EXPECT_TRUE((*flows)[0].draft);
+  EXPECT_EQ((*flows)[0].live_version, 1);
+  EXPECT_EQ((*flows)[1].name, "sketch");
+  EXPECT_TRUE((*flows)[1].draft);
+  EXPECT_EQ((*flows)[1].live_version, 0);
+
+  auto live_flows = db_->listLiveFlows();
+  ASSERT_EQ(live_flows->size(), 1u);
+  EXPECT_EQ((*live_flows)[0].name, "seed");
+  EXPECT_EQ((*live_flows)[0].version, 1);
+  EXPECT_EQ((*live_flows)[0].body, "v1");
+
+  auto versions = db_->flowVersions("seed");
+  ASSERT_EQ(versions->size(), 3u);
+  EXPECT_TRUE((*versions)[0].draft);
+  EXPECT_TRUE((*versions)[1].draft);
+  EXPECT_FALSE((*versions)[2].draft);
+  EXPECT_EQ((*versions)[0].live_version, 1);
+
+  // A later deployment is live again; the drafts stay in the history.
+  ASSERT_EQ(*db_->saveFlow("seed", "v4", "ann"), 4);
+  EXPECT_EQ((**db_->liveFlow("seed")).version, 4);
+  EXPECT_EQ((**db_->flow("seed")).live_version, 4);
+  EXPECT_EQ((*db_->listLiveFlows())[0].version, 4);
 }
 
 TEST_F(DatabaseTest, RenameFlowKeepsVersions) {
