@@ -1,6 +1,6 @@
 # Callflow: `make run` and `make test` each do all set-up on a fresh Debian 12 machine.
 # (bench-sip: SIP calls/s, calls held with audio, RTP pacing, memory per call)
-.PHONY: all deps build run test test-asan bench bench-http bench-lead-api bench-sip check-includes format format-check clean
+.PHONY: all deps build web web-screenshots run test test-asan bench bench-http bench-lead-api bench-sip bench-web check-includes format format-check clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -18,9 +18,17 @@ $(BUILD)/build.ninja: | deps
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j $(JOBS)
 
+# The designer (web/): npm ci from the lock file when it changed, then the Vite build into web/dist.
+web: deps
+	@bash scripts/build-web.sh
+
+# The README's screenshots of the designer (docs/screenshots/), from the real app in chromium.
+web-screenshots: build
+	SCREENSHOTS=1 bash scripts/test-web.sh $(CALLFLOW) screenshots
+
 # Callflow's main job: `callflow serve` on run/callflow.db (SQLite) with the demo leads and the
 # example flows, the seed's example run against it, then serving until Ctrl-C.
-run: build
+run: build web
 	@bash scripts/run-demo.sh $(CALLFLOW)
 
 test: build check-includes
@@ -48,6 +56,10 @@ bench-lead-api: build
 # SIP: the seed's flow as phone calls under SIPp, calls held with audio, beside SIPp against SIPp.
 bench-sip: build
 	BUILD=$(BUILD) bash bench/sip_load.sh
+
+# The designer: a 200-element flow opened in headless Chromium, the validation round trip.
+bench-web: build
+	BUILD=$(BUILD) bash bench/web_load.sh
 
 check-includes:
 	@bash scripts/check_includes.sh

@@ -13,6 +13,7 @@ packages=(
   libspandsp-dev  # in-band DTMF (--inband-dtmf)
   sip-tester  # SIPp: the SIP tests' caller, and `make run`'s demo caller
   clang-format
+  chromium  # the designer's browser tests (Playwright drives it; no browser download here)
 )
 
 missing=()
