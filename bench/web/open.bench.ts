@@ -89,7 +89,7 @@ test('designer speed', async ({ page }) => {
   const open = async (name: string, count: number) => {
     await page.getByRole('button', { name: 'Flows', exact: true }).click();
     const started = Date.now();
-    await page.getByRole('button', { name: `Open ${name}` }).click();
+    await page.getByRole('button', { name: `Open ${name}`, exact: true }).click();
     await expect(page.locator('.react-flow__node')).toHaveCount(count, { timeout: 30_000 });
     await page.getByRole('toolbar', { name: 'Flow' }).getByLabel('Element').selectOption('E0');
     await expect(page.getByRole('region', { name: 'Settings of E0' }).getByLabel('Name', { exact: true })).toBeEditable();
