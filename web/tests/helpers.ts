@@ -2,6 +2,7 @@
 // the admin API, and the canvas moves (drag from the palette, drag from an exit to a node).
 import { expect, type Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 
 export const URL_BASE = () => process.env.CALLFLOW_URL!;
 export const STUB = () => process.env.CALLFLOW_STUB!;
@@ -83,4 +84,16 @@ export async function rename(page: Page, to: string) {
   await name.fill(to);
   await name.press('Enter');
   await expect(page.getByRole('region', { name: `Settings of ${to}` })).toBeVisible();
+}
+
+// A UDP port nobody holds now on 127.0.0.1 (SIPp's signalling and media ports).
+export function freeUdpPort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const socket = createSocket('udp4');
+    socket.once('error', fail);
+    socket.bind(0, '127.0.0.1', () => {
+      const { port } = socket.address();
+      socket.close(() => done(port));
+    });
+  });
 }

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer as netServer } from 'node:net';
@@ -73,8 +73,13 @@ export default async function setup() {
   }
   const port = await freePort();
   const stubPort = await freePort();
+  const sipPort = await freePort();
   stub = await startStub(stubPort);
-  const args = ['serve', '--db', db, '--http', `127.0.0.1:${port}`, '--web', join(ROOT, 'web', 'dist'), '--prompts', prompts, '--secrets', secrets];
+  // SIP calls run `make run`'s phone demo, its Lead Web API request pointed at this server.
+  const phone = join(work, 'phone.json');
+  writeFileSync(phone, readFileSync(join(ROOT, 'examples', 'flows', 'phone.json'), 'utf8').replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`));
+  const args = ['serve', '--db', db, '--http', `127.0.0.1:${port}`, '--web', join(ROOT, 'web', 'dist'), '--prompts', prompts, '--secrets', secrets,
+    '--sip', `127.0.0.1:${sipPort}`, '--flow', phone];
   serve = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
@@ -89,6 +94,7 @@ export default async function setup() {
   }
   process.env.CALLFLOW_URL = url;
   process.env.CALLFLOW_STUB = `http://127.0.0.1:${stubPort}`;
+  process.env.CALLFLOW_SIP = `127.0.0.1:${sipPort}`;
   process.env.CALLFLOW_BIN = binary;
   process.env.CALLFLOW_WORK = work;
   process.env.CALLFLOW_USERS = JSON.stringify(USERS);

@@ -2,9 +2,10 @@
 // edits, calls with their traces, leads, prompts.
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { adminApi, createFlow, node, select, settings, signIn } from './helpers';
+import { spawnSync } from 'node:child_process';
+import { adminApi, createFlow, freeUdpPort, node, select, settings, signIn } from './helpers';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 
@@ -177,4 +178,22 @@ test('prompts: upload, list, play, hear a text, delete', async ({ page }) => {
   page.once('dialog', (dialog) => dialog.accept());
   await page.getByRole('button', { name: 'Delete greeting-test.wav' }).click();
   await expect(page.getByRole('table', { name: 'Prompts' })).not.toContainText('greeting-test.wav');
+});
+
+test("a phone call placed with SIPp shows in the calls view, drawn on the flow it ran", async ({ page }) => {
+  test.skip(!existsSync('/usr/bin/sipp'), 'sipp (Debian sip-tester) is not installed');
+  // README's demo call: from demo lead 1001, it hears its status, presses 1 then 2.
+  const sipp = spawnSync('sipp', ['-sf', join(ROOT, 'examples', 'sipp', 'demo_call.xml'), '-key', 'caller', '441632960001', '-s', '100',
+    '-m', '1', '-i', '127.0.0.1', '-p', String(await freeUdpPort()), '-mp', String(await freeUdpPort()), '-nostdin', '-timeout', '60s', '-timeout_error', process.env.CALLFLOW_SIP!],
+  { cwd: process.env.CALLFLOW_WORK, encoding: 'utf8', timeout: 90_000 });
+  expect(sipp.status, `${sipp.stdout}\n${sipp.stderr}`).toBe(0);
+  await signIn(page, 'sue');
+  await page.getByRole('button', { name: 'Calls' }).click();
+  await page.getByLabel('Flow', { exact: true }).fill('PhoneDemo');
+  const rows = page.getByRole('table', { name: 'Calls' }).locator('tbody tr');
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText('441632960001');
+  await rows.first().getByRole('button', { name: /View call/ }).click();
+  await expect(page.getByTestId('trace')).toContainText('Gold');
+  for (const name of ['Welcome', 'FindLead', 'GETAPI', 'Status']) await expect(node(page, name).locator('.element-node')).toHaveClass(/lit/);
 });
