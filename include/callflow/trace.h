@@ -60,6 +60,11 @@ struct HttpExchange {
 };
 
 struct Trace {
+  // Whether HTTP exchanges keep their request headers and bodies and a response excerpt: only
+  // for the designer's tests, shown to an admin at once; a live call's record keeps none of them
+  // (an API's answer or a token fetched during the call is not a secret redaction knows).
+  bool detail = false;
+  std::size_t detail_budget = 1 << 20;  // bytes of bodies a detailed trace may still keep
   std::vector<TraceStep> steps;
   std::vector<std::string> said;
   std::vector<std::string> played;

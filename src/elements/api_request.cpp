@@ -93,13 +93,22 @@ class ApiRequest : public Element {
     // The header `auth` built, when its user or password holds a secret: the trace shows it as
     // "Basic ***", since redaction cannot find a secret inside base64.
     std::size_t masked_header = std::string::npos;
+    Trace& trace = call.trace();
+    // The first bytes of a body for a detailed trace, within what its budget has left.
+    auto excerpt = [&trace](const std::string& body) {
+      std::string kept = body.substr(
+          0, std::min({body.size(), HttpExchange::kTraceBodyBytes, trace.detail_budget}));
+      trace.detail_budget -= kept.size();
+      return kept;
+    };
     auto noteRequest = [&] {
+      exchange.request_bytes = request.body.size();
+      if (!trace.detail) return;
       exchange.request_headers = request.headers;
       if (masked_header < exchange.request_headers.size()) {
         exchange.request_headers[masked_header].second = "Basic ***";
       }
-      exchange.request_bytes = request.body.size();
-      exchange.request_body = request.body.substr(0, HttpExchange::kTraceBodyBytes);
+      exchange.request_body = excerpt(request.body);
     };
     auto refuse = [&](std::string why) {
       result.error = why;
@@ -178,7 +187,7 @@ class ApiRequest : public Element {
     result.text = std::move(response.body);
     exchange.content_type = std::move(response.content_type);
     exchange.response_bytes = result.text.size();
-    exchange.response_body = result.text.substr(0, HttpExchange::kTraceBodyBytes);
+    if (trace.detail) exchange.response_body = excerpt(result.text);
     if (!result.text.empty()) {
       boost::system::error_code ec;
       boost::json::parse_options options;

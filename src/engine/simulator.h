@@ -22,6 +22,7 @@ struct Simulation {
   Services services;
   // The loop to run on, when services (an HTTP client) live on it; else a private one.
   boost::asio::io_context* loop = nullptr;
+  bool trace_detail = false;  // keep the HTTP exchanges' headers and bodies (Trace::detail)
 };
 
 Call simulate(const Flow& flow, const Simulation& simulation);

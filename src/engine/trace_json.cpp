@@ -55,7 +55,12 @@ boost::json::object traceToJson(const Flow& flow, const Call& call) {
                               // whole milliseconds: Boost.JSON writes doubles as 2.4E-3
                               {"ms", static_cast<std::int64_t>(h.seconds * 1000 + 0.5)}};
     if (h.retries > 0) entry["retries"] = h.retries;
-    // What the designer's Test call panel shows of the exchange (bodies cut to an excerpt).
+    // What the designer's Test call panel shows of the exchange (bodies cut to an excerpt);
+    // only a detailed trace (a designer test) has it.
+    if (!trace.detail) {
+      http.push_back(std::move(entry));
+      continue;
+    }
     boost::json::array request_headers;
     for (const auto& [name, value] : h.request_headers) {
       request_headers.push_back(boost::json::array{clean(name), clean(value)});

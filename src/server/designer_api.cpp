@@ -1,4 +1,6 @@
-// The web designer's test endpoints (admin, supervisor), for a flow that is not saved yet:
+// The web designer's test endpoints (admin only: an unsaved document may send the server's
+// secrets, or ask any address the outbound policy allows and read the answer), for a flow that
+// is not saved yet:
 //   POST /api/v1/test-request  one ApiRequest element sent as a live call would send it, with
 //                              sample values for the data it reads; the request and the answer
 //   POST /api/v1/test-call     a call through the document with a scripted caller; its trace
@@ -39,6 +41,7 @@ namespace json = boost::json;
 constexpr std::size_t kMaxValues = 200;
 constexpr std::size_t kMaxValueBytes = 4 << 10;
 constexpr int kMaxSeedIndex = 1000;             // `X.Result.list[1000]` at most
+constexpr std::size_t kMaxSeedNodes = 20000;    // JSON values all sample results make
 constexpr std::size_t kMaxShownBody = 1 << 20;  // of the answer's body, in the reply
 constexpr std::string_view kTestedType = "ApiRequest (under test)";
 constexpr std::string_view kUnknownType = "(unknown type)";
@@ -184,15 +187,24 @@ Result<void> checkValues(const json::value& values) {
 
 // Sets `text` at `steps` below `root`, making objects and arrays on the way. False when a step
 // meets another shape (a value already there, or an object where an array is needed).
-bool setAt(json::value& root, const std::vector<DataPath::Step>& steps, std::string_view text) {
+// `room` is how many more JSON values the seeding may create (a path of many large indexes
+// would otherwise build millions of them); false too when that runs out.
+bool setAt(json::value& root, const std::vector<DataPath::Step>& steps, std::string_view text,
+           std::size_t& room) {
   json::value* at = &root;
   for (const DataPath::Step& step : steps) {
+    if (room == 0) return false;
+    --room;
     if (step.index >= 0) {
       if (at->is_null()) at->emplace_array();
       json::array* array = at->if_array();
       if (array == nullptr) return false;
       auto index = static_cast<std::size_t>(step.index);
-      if (array->size() <= index) array->resize(index + 1);
+      if (array->size() <= index) {
+        if (index + 1 - array->size() > room) return false;
+        room -= index + 1 - array->size();
+        array->resize(index + 1);
+      }
       at = &(*array)[index];
     } else {
       if (at->is_null()) at->emplace_object();
@@ -241,6 +253,7 @@ Result<void> seedValues(const json::object& values, const Flow& flow, int tested
     return it == slots.end() ? -1 : static_cast<int>(it - slots.begin());
   };
   std::map<int, SeededResult> results;
+  std::size_t room = kMaxSeedNodes;
   for (const auto& [key, value] : values) {
     std::string name(key);
     auto bad = [&](std::string why) {
@@ -295,8 +308,10 @@ Result<void> seedValues(const json::object& values, const Flow& flow, int tested
             return bad("array indexes of sample values go up to " + std::to_string(kMaxSeedIndex));
           }
         }
-        if (!setAt(seeded.parts, path->steps, text)) {
-          return bad("conflicts with another value for " + path->name + ".Result");
+        if (!setAt(seeded.parts, path->steps, text, room)) {
+          return bad(room == 0 ? "the sample values make too large a result (at most " +
+                                     std::to_string(kMaxSeedNodes) + " values in all)"
+                               : "conflicts with another value for " + path->name + ".Result");
         }
         break;
     }
@@ -381,6 +396,7 @@ Result<json::object> designerBody(const Request& request) {
 // Asio's own frame allocator.
 struct RequestTest {
   LoadedFlow loaded;
+  SecretMap secrets;  // the server's, and CALLFLOW_SECRET_* the document names, for this test
   int tested = 0;
   std::unique_ptr<Call> call;
   std::unique_ptr<RecordingHttpClient> http;
@@ -389,6 +405,7 @@ struct RequestTest {
 
 struct CallTest {
   std::shared_ptr<const Flow> flow;
+  SecretMap secrets;  // the server's, and CALLFLOW_SECRET_* the document names, for this test
   std::unique_ptr<SqliteLeadStore> leads;
   std::unique_ptr<Call> call;
   std::unique_ptr<ScriptChannel> line;
@@ -397,8 +414,7 @@ struct CallTest {
 // The checks of POST /api/v1/test-request before anything is sent: the test ready to run, or
 // the 400 or 422 to answer.
 std::variant<std::unique_ptr<RequestTest>, Response> prepareRequestTest(ServerContext& context,
-                                                                        const Request& request,
-                                                                        const SecretMap& secrets) {
+                                                                        const Request& request) {
   auto body = designerBody(request);
   if (!body) return badRequest(body.error().message);
   const json::value* element = nullptr;
@@ -433,8 +449,10 @@ std::variant<std::unique_ptr<RequestTest>, Response> prepareRequestTest(ServerCo
       return badRequest(seeded.error().message);
     }
   }
-  if (&secrets == &context.secrets) addSecretsFromEnvironment(flow.secret_names, context.secrets);
-  test->call->setSecrets(&secrets);
+  test->secrets = context.secrets;
+  addSecretsFromEnvironment(flow.secret_names, test->secrets);
+  test->call->setSecrets(&test->secrets);
+  test->call->trace().detail = true;
   test->http = std::make_unique<RecordingHttpClient>(context.http);
   test->call->services().http = test->http.get();
   return test;
@@ -483,21 +501,12 @@ Response describeRequestTest(const RequestTest& test, Exit exit) {
   return Response::json(200, out);
 }
 
-// The secrets a designer test may use. An unsaved document can send a secret anywhere its URL
-// says, so only an admin (who may deploy such a flow anyway) tests with the server's secrets; a
-// supervisor's tests render every {{secret.NAME}} as empty text.
-const SecretMap& secretsFor(ServerContext& context, const ServerContext::Who& who) {
-  static const SecretMap kNone;
-  const User* user = std::get_if<User>(&who);
-  return user != nullptr && user->role == "admin" ? context.secrets : kNone;
-}
-
 // POST /api/v1/test-request {"flow": {…}, "element": "GETAPI", "values": {"call.phonenum": …}}
 boost::asio::awaitable<Response> testRequest(ServerContext& context, const Request& request,
                                              const PathParams&) {
-  auto who = context.bearer(request, {"admin", "supervisor"});
+  auto who = context.bearer(request, {"admin"});
   if (auto* denied = std::get_if<Response>(&who)) co_return std::move(*denied);
-  auto prepared = prepareRequestTest(context, request, secretsFor(context, who));
+  auto prepared = prepareRequestTest(context, request);
   if (auto* refused = std::get_if<Response>(&prepared)) co_return std::move(*refused);
   std::unique_ptr<RequestTest> test = std::move(std::get<std::unique_ptr<RequestTest>>(prepared));
   const Node& node = test->loaded.flow->nodes[static_cast<std::size_t>(test->tested)];
@@ -513,8 +522,7 @@ boost::asio::awaitable<Response> testRequest(ServerContext& context, const Reque
 
 // The checks of POST /api/v1/test-call: the call ready to run, or the 400 or 422 to answer.
 std::variant<std::unique_ptr<CallTest>, Response> prepareCallTest(ServerContext& context,
-                                                                  const Request& request,
-                                                                  const SecretMap& secrets) {
+                                                                  const Request& request) {
   auto body = designerBody(request);
   if (!body) return badRequest(body.error().message);
   LoadedFlow loaded = loadFlow(json::serialize(body->at("flow")), elementTypes());
@@ -527,10 +535,10 @@ std::variant<std::unique_ptr<CallTest>, Response> prepareCallTest(ServerContext&
                                                   "designer test of flow " + test->flow->name);
   test->call = std::make_unique<Call>(
       makeCall(*test->flow, std::move(options->from), std::move(options->to)));
-  if (&secrets == &context.secrets) {
-    addSecretsFromEnvironment(test->flow->secret_names, context.secrets);
-  }
-  test->call->setSecrets(&secrets);
+  test->secrets = context.secrets;
+  addSecretsFromEnvironment(test->flow->secret_names, test->secrets);
+  test->call->setSecrets(&test->secrets);
+  test->call->trace().detail = true;
   test->call->services().leads = test->leads.get();
   test->call->services().http = &context.http;
   test->line = std::make_unique<ScriptChannel>(std::move(options->script));
@@ -542,9 +550,9 @@ std::variant<std::unique_ptr<CallTest>, Response> prepareCallTest(ServerContext&
 // flow, but with no call record (and no call counted in the metrics).
 boost::asio::awaitable<Response> testCall(ServerContext& context, const Request& request,
                                           const PathParams&) {
-  auto who = context.bearer(request, {"admin", "supervisor"});
+  auto who = context.bearer(request, {"admin"});
   if (auto* denied = std::get_if<Response>(&who)) co_return std::move(*denied);
-  auto prepared = prepareCallTest(context, request, secretsFor(context, who));
+  auto prepared = prepareCallTest(context, request);
   if (auto* refused = std::get_if<Response>(&prepared)) co_return std::move(*refused);
   std::unique_ptr<CallTest> test = std::move(std::get<std::unique_ptr<CallTest>>(prepared));
   auto running = runCall(*test->flow, *test->call, *test->line);

@@ -95,6 +95,11 @@ CREATE TABLE flow_versions (
     R"sql(
 ALTER TABLE flow_versions ADD COLUMN draft INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 3: the call-record filters of the admin API (GET /calls?flow=…&resultCode=…), newest first.
+    R"sql(
+CREATE INDEX IF NOT EXISTS calls_by_flow ON calls (flow, started_ms);
+CREATE INDEX IF NOT EXISTS calls_by_result ON calls (result_code, started_ms);
+)sql",
 };
 
 // callflow_digits(text): the digits of a text, for matching phone numbers however they are

@@ -72,7 +72,7 @@ struct CallFilter {
 
 class Database {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (and creates, unless read-only) the file at path; a clear error otherwise.
   static Result<std::unique_ptr<Database>> open(const std::string& path,

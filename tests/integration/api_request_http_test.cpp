@@ -108,6 +108,7 @@ class ApiRequestHttpTest : public ::testing::Test {
     simulation.secrets = &secrets_;
     simulation.services.http = &http;
     simulation.loop = &loop;
+    simulation.trace_detail = true;
     Call call = simulate(*flow, simulation);
     flow_ = flow;
     return traceToJson(*flow, call);

@@ -128,7 +128,11 @@ test("builds the seed's example from an empty canvas, saves, exports, and the ex
   await expect(page.getByTestId('trace')).toContainText('Your value is Gold');
   await expect(page.getByTestId('result-code')).toHaveText('COMPLETED');
   await expect(page.getByTestId('trace')).toContainText('GETAPI: GET');
-  await expect(page.getByTestId('trace')).not.toContainText(USERS().ivr.password);
+  // The Basic credentials (from the secret) are shown as ***, never in clear or in base64.
+  await expect(page.getByRole('table', { name: 'Request headers of GETAPI' })).toContainText('Basic ***');
+  const shown = (await page.getByTestId('trace').textContent()) ?? '';
+  expect(shown).not.toContain(USERS().ivr.password);
+  expect(shown).not.toContain(Buffer.from(`ivr:${USERS().ivr.password}`).toString('base64'));
   await expect(node(page, 'SayValue').locator('.element-node')).toHaveClass(/lit/);
 
   // And `callflow run` runs the export unchanged.
@@ -215,6 +219,10 @@ test('Test request sends through the server, shows the answer and copies a fillp
   await expect(result).toContainText('x-stub');
   await result.getByText('Response headers').click();
   await expect(result).toContainText('callflow-designer-test');
+  // The secret in the request's header is shown as ***, and nowhere in clear.
+  await result.getByText('Request headers').click();
+  await expect(result.getByRole('table', { name: 'Request headers' })).toContainText('Bearer ***');
+  expect(await page.content()).not.toContain('stub-secret-token-77');
   await result.getByRole('button', { name: /"Gold", copy fillpoint/ }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Copied {{GETAPI.Result.Value}}' })).toBeVisible();
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);

@@ -51,7 +51,7 @@ test("a second browser sees the first one's save", async ({ browser }) => {
   const second = await (await browser.newContext()).newPage();
   await signIn(first, 'boss');
   await signIn(second, 'boss');
-  await expect(second.locator('tr[data-flow="Shared"]')).toContainText('1');
+  await expect(second.locator('tr[data-flow="Shared"] td').nth(1)).toHaveText('1');
   await second.getByRole('button', { name: 'Open Shared' }).click();
 
   await first.getByRole('button', { name: 'Open Shared' }).click();

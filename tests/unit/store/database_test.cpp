@@ -69,7 +69,7 @@ TEST_F(DatabaseTest, OpenCreatesTheFileAndReportsItsSettings) {
   EXPECT_TRUE(contains(*report, " synchronous=FULL ")) << *report;
   EXPECT_TRUE(contains(*report, " foreign_keys=on ")) << *report;
   EXPECT_TRUE(contains(*report, " busy_timeout=5000 ")) << *report;
-  EXPECT_TRUE(contains(*report, " schema=2 ")) << *report;
+  EXPECT_TRUE(contains(*report, " schema=3 ")) << *report;
   EXPECT_TRUE(contains(*report, " sqlite=3.")) << *report;
   auto integrity = db_->integrityCheck();
   ASSERT_TRUE(integrity.has_value());
@@ -108,14 +108,14 @@ TEST_F(DatabaseTest, ReopeningKeepsDataAndDoesNotMigrateAgain) {
 }
 
 TEST_F(DatabaseTest, NewerSchemaIsRefused) {
-  ASSERT_TRUE(db_->exec("PRAGMA user_version = 3").has_value());
+  ASSERT_TRUE(db_->exec("PRAGMA user_version = 4").has_value());
   db_.reset();
   auto opened = Database::open(path_);
   ASSERT_FALSE(opened.has_value());
   EXPECT_EQ(opened.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_TRUE(contains(opened.error().message, path_)) << opened.error().message;
   EXPECT_TRUE(contains(opened.error().message,
-                       "schema version 3 is newer than this Callflow (2); upgrade Callflow"))
+                       "schema version 4 is newer than this Callflow (3); upgrade Callflow"))
       << opened.error().message;
 
   DatabaseOptions read_only;
@@ -123,7 +123,7 @@ TEST_F(DatabaseTest, NewerSchemaIsRefused) {
   auto reader = Database::open(path_, read_only);
   ASSERT_FALSE(reader.has_value());
   EXPECT_EQ(reader.error().code, ErrorCode::kFailedPrecondition);
-  EXPECT_TRUE(contains(reader.error().message, "has schema 3, this Callflow reads 2"))
+  EXPECT_TRUE(contains(reader.error().message, "has schema 4, this Callflow reads 3"))
       << reader.error().message;
 }
 
@@ -137,7 +137,7 @@ TEST_F(DatabaseTest, SchemaOneFileIsMigrated) {
 
   auto db = openDb(path_);
   ASSERT_NE(db, nullptr);
-  EXPECT_TRUE(contains(*db->settingsReport(), " schema=2 ")) << *db->settingsReport();
+  EXPECT_TRUE(contains(*db->settingsReport(), " schema=3 ")) << *db->settingsReport();
   auto latest = db->flow("seed");
   ASSERT_TRUE(latest.has_value() && latest->has_value());
   EXPECT_EQ((*latest)->version, 2);
@@ -289,7 +289,7 @@ TEST_F(DatabaseTest, ReadOnlyOfAnUnmigratedFileIsRefused) {
   auto opened = Database::open(path, options);
   ASSERT_FALSE(opened.has_value());
   EXPECT_EQ(opened.error().code, ErrorCode::kFailedPrecondition);
-  EXPECT_TRUE(contains(opened.error().message, "has schema 0, this Callflow reads 2"))
+  EXPECT_TRUE(contains(opened.error().message, "has schema 0, this Callflow reads 3"))
       << opened.error().message;
 }
 

@@ -231,24 +231,36 @@ function DesignerInner({ user, opened, onClose }: { user: User; opened: Opened; 
     }
   };
 
-  const openVersion = async (v: number, restore: boolean) => {
+  const openVersion = async (v: number, restore: boolean): Promise<FlowDoc | null> => {
     try {
       const got = await api<{ flow: FlowDoc }>('GET', `/flows/${encodeURIComponent(doc.name)}/versions/${v}`);
       const laid = withLayout(got.flow);
-      dispatch({ type: 'edit', edit: () => laid });
-      setFitKey((k) => k + 1);
       if (restore) {
-        await api('PUT', `/flows/${encodeURIComponent(doc.name)}`, laid);
-        setStatus(`Restored version ${v} as the newest version.`);
+        // Saved first, shown after: a refused restore leaves the canvas as it was.
+        let draft = false;
+        try {
+          await api('PUT', `/flows/${encodeURIComponent(doc.name)}`, laid);
+        } catch (e) {
+          if (!(e instanceof ApiError) || e.status !== 422) throw e;
+          await api('PUT', `/flows/${encodeURIComponent(doc.name)}?draft=true`, laid);
+          draft = true;
+        }
+        dispatch({ type: 'edit', edit: () => laid });
+        setFitKey((k) => k + 1);
+        setStatus(`Restored version ${v} as the newest version${draft ? ', a draft (it has problems)' : ''}.`);
         const latest = await api<{ version: number; flow: FlowDoc }>('GET', `/flows/${encodeURIComponent(doc.name)}`);
         setVersion(latest.version);
         setSavedDoc(laid);
         loadVersions();
       } else {
+        dispatch({ type: 'edit', edit: () => laid });
+        setFitKey((k) => k + 1);
         setStatus(`Opened version ${v}; Save makes it the newest version.`);
       }
+      return laid;
     } catch (e) {
       setError(`Version ${v}: ${(e as Error).message}`);
+      return null;
     }
   };
 
@@ -306,19 +318,29 @@ function DesignerInner({ user, opened, onClose }: { user: User; opened: Opened; 
       const element = d.elements.find((e) => e.name === name);
       if (!element) return d;
       let changed = setSetting(element, key, value);
-      if (key.startsWith('auth.') && changed.auth && typeof changed.auth === 'object') {
-        changed = setSetting(changed, 'auth.type', 'basic');
+      if (key.startsWith('auth.') && changed.auth && typeof changed.auth === 'object' && !Array.isArray(changed.auth)) {
+        // Basic auth is a user and a password: `type` comes with them and goes with the last.
+        const { username, password } = changed.auth as Record<string, Json>;
+        changed = username || password ? setSetting(changed, 'auth.type', 'basic') : setSetting(changed, 'auth', undefined);
       }
       return replaceElement(d, name, changed);
     }, `${name}.${key}`);
   };
+
+  // Closing the tab with unsaved changes asks first.
+  useEffect(() => {
+    if (!dirty || !editable) return;
+    const onLeave = (event: BeforeUnloadEvent) => event.preventDefault();
+    window.addEventListener('beforeunload', onLeave);
+    return () => window.removeEventListener('beforeunload', onLeave);
+  }, [dirty, editable]);
 
   if (!loaded && !error) return <main className="page">Loading {opened.name}…</main>;
 
   return (
     <main className="designer" aria-label={`Designer: ${doc.name}`}>
       <div className="designer-bar" role="toolbar" aria-label="Flow">
-        <button onClick={onClose}>← Flows</button>
+        <button onClick={() => (!dirty || !editable || window.confirm('Leave without saving your changes?')) && onClose()}>← Flows</button>
         <h2>
           {doc.name}
           <small>
@@ -381,7 +403,16 @@ function DesignerInner({ user, opened, onClose }: { user: User; opened: Opened; 
       {newer && (
         <p className="banner" role="status">
           Version {newer.version} was saved by {newer.savedBy}.{' '}
-          <button onClick={() => openVersion(newer.version, false).then(() => { setVersion(newer.version); setSavedDoc(null); setNewer(null); })}>
+          <button
+            onClick={async () => {
+              const laid = await openVersion(newer.version, false);
+              if (!laid) return;
+              setVersion(newer.version);
+              setSavedDoc(laid);
+              setNewer(null);
+              setStatus(`Opened version ${newer.version}, saved by ${newer.savedBy}.`);
+            }}
+          >
             Open version {newer.version}
           </button>
         </p>
@@ -480,7 +511,7 @@ function DesignerInner({ user, opened, onClose }: { user: User; opened: Opened; 
                 Select an element to edit its settings{editable ? ', or add one from the palette (drag it onto the canvas, or click it)' : ''}.
               </p>
             ))}
-          {panel === 'test' && staff && <TestCall doc={doc} onPath={setLit} />}
+          {panel === 'test' && staff && <TestCall doc={doc} onPath={setLit} admin={editable} />}
           {panel === 'versions' && (
             <section aria-label="Versions">
               <h3>Versions</h3>

@@ -53,10 +53,16 @@ export function FillInput({ label, value, onChange, completions, multiline, disa
 
   const choose = (path: string) => {
     if (!open || caret === null) return;
-    const after = value.slice(caret).replace(/^[^\s{}|]*\s*(\}\})?/, '');
-    const next = `${value.slice(0, open.start)}{{${path}}}${after}`;
+    // The rest of a path being edited goes, with its `}}`; a filter after it (`| default: …`)
+    // stays; text that is not part of this fillpoint is never touched.
+    const rest = value.slice(caret);
+    const tail = rest.match(/^[^\s{}|]*\s*(\}\}|\|)/);
+    let next: string;
+    if (tail?.[1] === '}}') next = `${value.slice(0, open.start)}{{${path}}}${rest.slice(tail[0].length)}`;
+    else if (tail?.[1] === '|') next = `${value.slice(0, open.start)}{{${path} ${rest.slice(tail[0].length - 1)}`;
+    else next = `${value.slice(0, open.start)}{{${path}}}${rest}`;
     onChange(next);
-    const at = open.start + path.length + 4;
+    const at = open.start + path.length + (tail?.[1] === '|' ? 2 : 4);
     setCaret(null);
     requestAnimationFrame(() => {
       ref.current?.focus();

@@ -318,7 +318,7 @@ export function SettingsPanel(props: Props) {
             <div className="field" key={exit.handle}>
               <label htmlFor={id}>{`Exit ${exit.label} goes to`}</label>
               <select id={id} disabled={!editable} value={exit.target ?? ''} onChange={(e) => props.onConnect(exit.handle, e.target.value || undefined)}>
-                <option value="">(ends the call)</option>
+                <option value="">{exit.handle.includes(':') ? '(not connected)' : '(ends the call)'}</option>
                 {others.map((name) => (
                   <option key={name} value={name}>
                     {name}
@@ -336,7 +336,7 @@ export function SettingsPanel(props: Props) {
           </button>
         )}
       </fieldset>
-      {element.type === 'ApiRequest' && staff && <TestRequest doc={doc} element={element} onSample={props.onSample} />}
+      {element.type === 'ApiRequest' && user.role === 'admin' && <TestRequest doc={doc} element={element} onSample={props.onSample} />}
     </section>
   );
 }

@@ -5,7 +5,7 @@ import { api, ApiError } from '../api';
 import type { FlowDoc } from '../flow';
 import { TraceView, type Trace } from './TraceView';
 
-export function TestCall({ doc, onPath }: { doc: FlowDoc; onPath: (path: string[]) => void }) {
+export function TestCall({ doc, onPath, admin }: { doc: FlowDoc; onPath: (path: string[]) => void; admin: boolean }) {
   const fromId = useId();
   const digitsId = useId();
   const hangupId = useId();
@@ -20,13 +20,15 @@ export function TestCall({ doc, onPath }: { doc: FlowDoc; onPath: (path: string[
     setBusy(true);
     setError('');
     try {
+      // An admin tests the document on the canvas; a supervisor, the version calls run.
       const body: Record<string, unknown> = {
-        flow: doc,
+        ...(admin ? { flow: doc } : {}),
         from,
         digits: digits === '' ? [] : digits.split(',').map((d) => d.trim()),
       };
       if (hangupAt) body.hangupAt = hangupAt;
-      const answer = await api<{ trace: Trace }>('POST', '/test-call', body);
+      const path = admin ? '/test-call' : `/flows/${encodeURIComponent(doc.name)}/calls`;
+      const answer = await api<{ trace: Trace }>('POST', path, body);
       setTrace(answer.trace);
       onPath(answer.trace.path);
     } catch (e) {
@@ -42,6 +44,7 @@ export function TestCall({ doc, onPath }: { doc: FlowDoc; onPath: (path: string[
   return (
     <section className="test-call" aria-label="Test call">
       <h3>Test call</h3>
+      {!admin && <p className="hint">Runs the deployed version of {doc.name} (only an admin tests unsaved changes).</p>}
       <div className="field">
         <label htmlFor={fromId}>Caller number</label>
         <input id={fromId} value={from} onChange={(e) => setFrom(e.target.value)} />

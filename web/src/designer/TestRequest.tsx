@@ -25,6 +25,17 @@ function ValueInput({ path, value, onChange }: { path: string; value: string; on
   );
 }
 
+// What the flow keeps of a response: its shape for completions and the validator, not all of
+// it (the flow goes to every reader of flows and into exports): 6 levels, 10 items of a list,
+// 50 keys of an object, texts cut at 100 characters; no response headers but the content type.
+export function sampleOf(value: Json, depth = 0): Json {
+  if (typeof value === 'string') return value.length > 100 ? `${value.slice(0, 100)}…` : value;
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= 6) return Array.isArray(value) ? [] : {};
+  if (Array.isArray(value)) return value.slice(0, 10).map((item) => sampleOf(item, depth + 1));
+  return Object.fromEntries(Object.entries(value).slice(0, 50).map(([k, v]) => [k, sampleOf(v, depth + 1)]));
+}
+
 async function copyText(text: string): Promise<boolean> {
   try {
     await navigator.clipboard.writeText(text);
@@ -55,10 +66,11 @@ export function TestRequest({ doc, element, onSample }: { doc: FlowDoc; element:
       const answer = await api<TestResult>('POST', '/test-request', { flow: doc, element: element.name, values: given });
       setResult(answer);
       if (answer.response.status > 0) {
+        const contentType = answer.response.contentType;
         onSample({
           status: answer.response.status,
-          headers: Object.fromEntries(answer.response.headers),
-          body: answer.response.json ?? answer.response.body,
+          ...(contentType ? { headers: { 'content-type': contentType } } : {}),
+          body: sampleOf(answer.response.json ?? answer.response.body),
           at: new Date().toISOString(),
         });
       }
@@ -101,6 +113,21 @@ export function TestRequest({ doc, element, onSample }: { doc: FlowDoc; element:
             <span data-testid="test-time">{Math.round(result.timeMs)} ms</span>, exit <strong>{result.exit}</strong>
             {result.error && <span className="error"> ({result.error})</span>}
           </p>
+          {result.request.headers.length > 0 && (
+            <details>
+              <summary>Request headers ({result.request.headers.length})</summary>
+              <table className="headers" aria-label="Request headers">
+                <tbody>
+                  {result.request.headers.map(([name, value], i) => (
+                    <tr key={i}>
+                      <th>{name}</th>
+                      <td>{value}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          )}
           {result.response.headers.length > 0 && (
             <details>
               <summary>Response headers ({result.response.headers.length})</summary>

@@ -72,8 +72,12 @@ export function FlowsView({ user, onOpen }: { user: User; onOpen: (opened: Opene
     const to = window.prompt(`New name for ${flow.name}`, flow.name);
     if (!to || to === flow.name) return;
     if (!NAME_RULE.test(to)) return setError('A flow name is 1 to 64 letters, digits, "_" or "-".');
+    if (flows?.some((f) => f.name === to)) return setError(`A flow named "${to}" exists already; choose another name.`);
     try {
-      const got = await api<{ flow: FlowDoc }>('GET', `/flows/${encodeURIComponent(flow.name)}`);
+      // The live version moves (a flow with only drafts moves its newest draft); older versions
+      // stay with the old name's history, which goes with it.
+      const live = flow.liveVersion ? `/versions/${flow.liveVersion}` : '';
+      const got = await api<{ flow: FlowDoc }>('GET', `/flows/${encodeURIComponent(flow.name)}${live}`);
       const doc = { ...got.flow, name: to };
       try {
         await api('PUT', `/flows/${encodeURIComponent(to)}`, doc);
