@@ -222,7 +222,7 @@ export function FlowCanvas(props: CanvasProps) {
       >
         <Background />
         <Controls showInteractive={false} />
-        <MiniMap pannable zoomable ariaLabel="Mini map of the flow" />
+        <MiniMap pannable zoomable ariaLabel="Mini map of the flow" style={{ width: 120, height: 80 }} />
       </ReactFlow>
     </div>
   );
