@@ -259,6 +259,75 @@ boost::asio::awaitable<Response> deleteFlow(ServerContext& context, const Reques
   co_return Response{204, "", ""};
 }
 
+// POST /api/v1/flows/{name}/rename {"to": "NewName"}: the flow and all its versions go under the
+// new name (their history kept), and its live version (else its newest draft) is saved again as
+// the next version with the new name inside, deployed under that name if it was live.
+boost::asio::awaitable<Response> renameFlow(ServerContext& context, const Request& request,
+                                            const PathParams& params) {
+  CALLFLOW_REQUIRE(context.bearer(request, {"admin"}));
+  std::string name(params.get("name"));
+  auto body = parseBody(request);
+  if (!body) co_return badRequest(body.error().message);
+  const boost::json::object* object = body->if_object();
+  const boost::json::value* to_value = object ? object->if_contains("to") : nullptr;
+  if (!to_value || !to_value->is_string() || object->size() != 1) {
+    co_return badRequest("the body must be {\"to\": text}");
+  }
+  std::string to(to_value->get_string());
+  if (!Settings::isName(to)) {
+    co_return badRequest("\"" + to +
+                         "\" is not a flow name (letters, digits, '_' and '-', at most 64)");
+  }
+  if (context.routed_flows.contains(name)) {
+    co_return Response::error(409, "flow \"" + name +
+                                       "\" answers SIP calls (serve --flow or --route): change "
+                                       "that first");
+  }
+  auto deployed = context.flows.find(name);
+  int source_version = deployed != context.flows.end() ? deployed->second.version : 0;
+  auto source = context.reader.flow(name, source_version);
+  if (!source) co_return storeFailure(source.error());
+  if (!*source) co_return Response::error(404, "no flow \"" + name + "\"");
+  boost::json::value document;
+  JsonError json_error;
+  if (!parseStrictJson((*source)->body, document, json_error) || !document.is_object()) {
+    co_return Response::error(500, "the stored flow is not JSON");
+  }
+  document.as_object()["name"] = to;
+  std::string text = boost::json::serialize(document);
+  bool draft = (*source)->draft;
+  std::shared_ptr<const Flow> flow;
+  if (!draft) {
+    LoadedFlow loaded = loadFlow(text, elementTypes());
+    if (!loaded.flow || loaded.diagnostics.hasErrors()) {
+      co_return Response::error(500, "the live version does not load under its new name");
+    }
+    flow = loaded.flow;
+  }
+  Result<bool> renamed = false;
+  Result<int> version = 0;
+  co_await context.writer.run([&](Database& db) {
+    renamed = db.renameFlow(name, to);
+    if (!renamed || !*renamed) return;
+    version = db.saveFlow(to, text, user.name, draft);
+    if (!version) (void)db.renameFlow(to, name);  // put it back rather than half done
+  });
+  if (!renamed) {
+    co_return renamed.error().code == ErrorCode::kFailedPrecondition
+        ? Response::error(409, renamed.error().message)
+        : storeFailure(renamed.error());
+  }
+  if (!*renamed) co_return Response::error(404, "no flow \"" + name + "\"");
+  if (!version) co_return storeFailure(version.error());
+  if (flow) {
+    context.flows.erase(name);
+    context.flows[to] = DeployedFlow{flow, *version};
+  }
+  co_return Response::json(
+      200, boost::json::object{
+               {"name", to}, {"version", *version}, {"draft", draft}, {"renamedFrom", name}});
+}
+
 // Runs one test call to its end and stores its record (without waiting for the write).
 boost::asio::awaitable<Response> runTestCall(ServerContext& context,
                                              std::shared_ptr<const Flow> flow, int version,
@@ -539,6 +608,7 @@ void addAdminApi(Router& router, ServerContext& context) {
   router.add("GET", "/api/v1/flows/{name}", bind(getFlow));
   router.add("PUT", "/api/v1/flows/{name}", bind(putFlow));
   router.add("DELETE", "/api/v1/flows/{name}", bind(deleteFlow));
+  router.add("POST", "/api/v1/flows/{name}/rename", bind(renameFlow));
   router.add("GET", "/api/v1/flows/{name}/versions", bind(flowVersions));
   router.add("GET", "/api/v1/flows/{name}/versions/{version}", bind(getFlow));
   router.add("POST", "/api/v1/flows/{name}/calls", bind(testCall));

@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <variant>
 
@@ -48,6 +49,9 @@ struct ServerContext {
   SecretMap& secrets;  // from --secrets, and CALLFLOW_SECRET_* for each flow deployed
   HttpClient& http;
   std::map<std::string, DeployedFlow, std::less<>> flows;
+  // Flows SIP calls reach by name (serve --flow, --route): renaming one would leave its number
+  // unanswered, so the admin API refuses to.
+  std::set<std::string, std::less<>> routed_flows;
   Counter record_write_failures;
   // The --prompts folder's cache (owned by MediaApi), shared by SIP calls and the prompts API,
   // which forgets a prompt it replaces or deletes; null without --prompts.

@@ -153,6 +153,8 @@ Result<std::unique_ptr<SipCalls>> SipCalls::start(asio::io_context& loop, Server
       return fail(ErrorCode::kNotFound, "--route " + number + ": no live flow \"" + flow + "\"");
     }
   }
+  for (const auto& [number, flow] : config.routes) context.routed_flows.insert(flow);
+  if (!config.default_flow.empty()) context.routed_flows.insert(config.default_flow);
   auto impl = std::make_unique<Impl>(loop, context, std::move(config));
   impl->ports = *ports;
   sip::SipOptions options;

@@ -197,3 +197,19 @@ test("a phone call placed with SIPp shows in the calls view, drawn on the flow i
   await expect(page.getByTestId('trace')).toContainText('Gold');
   for (const name of ['Welcome', 'FindLead', 'GETAPI', 'Status']) await expect(node(page, name).locator('.element-node')).toHaveClass(/lit/);
 });
+
+test('rename moves a flow with its versions', async ({ page }) => {
+  for (const text of ['one', 'two']) {
+    const flow = { format: 1, name: 'BeforeRename', start: 'Say', elements: [{ name: 'Say', type: 'TextToSpeech', text }] };
+    expect((await adminApi('PUT', '/flows/BeforeRename', flow)).status).toBe(200);
+  }
+  await signIn(page, 'boss');
+  page.once('dialog', (dialog) => dialog.accept('AfterRename'));
+  await page.getByRole('button', { name: 'Rename BeforeRename' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Renamed BeforeRename to AfterRename' })).toBeVisible();
+  await expect(page.locator('tr[data-flow="BeforeRename"]')).toHaveCount(0);
+  await expect(page.locator('tr[data-flow="AfterRename"] td').nth(1)).toHaveText('3');
+  await page.getByRole('button', { name: 'Open AfterRename' }).click();
+  await page.getByRole('tab', { name: 'Versions' }).click();
+  await expect(page.getByRole('region', { name: 'Versions' }).getByRole('row')).toHaveCount(4);
+});

@@ -234,7 +234,8 @@ function DesignerInner({ user, opened, onClose }: { user: User; opened: Opened; 
   const openVersion = async (v: number, restore: boolean): Promise<FlowDoc | null> => {
     try {
       const got = await api<{ flow: FlowDoc }>('GET', `/flows/${encodeURIComponent(doc.name)}/versions/${v}`);
-      const laid = withLayout(got.flow);
+      // A version saved before a rename has the old name inside.
+      const laid = withLayout({ ...got.flow, name: doc.name });
       if (restore) {
         // Saved first, shown after: a refused restore leaves the canvas as it was.
         let draft = false;

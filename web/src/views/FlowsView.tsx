@@ -1,7 +1,7 @@
 // The flows: list (polled, so a save from another browser shows up), create, import, rename,
 // delete, open.
 import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, type User } from '../api';
+import { api, type User } from '../api';
 import { emptyFlow, type FlowDoc } from '../flow';
 import { withLayout } from '../layout';
 import type { Opened } from '../designer/Designer';
@@ -68,25 +68,15 @@ export function FlowsView({ user, onOpen }: { user: User; onOpen: (opened: Opene
     }
   };
 
+  // The server moves the flow with its whole history (POST /flows/{name}/rename).
   const rename = async (flow: FlowSummary) => {
     const to = window.prompt(`New name for ${flow.name}`, flow.name);
     if (!to || to === flow.name) return;
     if (!NAME_RULE.test(to)) return setError('A flow name is 1 to 64 letters, digits, "_" or "-".');
-    if (flows?.some((f) => f.name === to)) return setError(`A flow named "${to}" exists already; choose another name.`);
     try {
-      // The live version moves (a flow with only drafts moves its newest draft); older versions
-      // stay with the old name's history, which goes with it.
-      const live = flow.liveVersion ? `/versions/${flow.liveVersion}` : '';
-      const got = await api<{ flow: FlowDoc }>('GET', `/flows/${encodeURIComponent(flow.name)}${live}`);
-      const doc = { ...got.flow, name: to };
-      try {
-        await api('PUT', `/flows/${encodeURIComponent(to)}`, doc);
-      } catch (e) {
-        if (!(e instanceof ApiError) || e.status !== 422) throw e;
-        await api('PUT', `/flows/${encodeURIComponent(to)}?draft=true`, doc);
-      }
-      await api('DELETE', `/flows/${encodeURIComponent(flow.name)}`);
-      setStatus(`Renamed ${flow.name} to ${to}.`);
+      const answer = await api<{ version: number }>('POST', `/flows/${encodeURIComponent(flow.name)}/rename`, { to });
+      setStatus(`Renamed ${flow.name} to ${to} (version ${answer.version}).`);
+      setError('');
       load();
     } catch (e) {
       setError(`Rename: ${(e as Error).message}`);
