@@ -149,6 +149,7 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor;  // on its own strand
   std::atomic<std::uint16_t> port{0};
   std::atomic<int> connections{0};
+  std::atomic<int> large_bodies{0};  // requests reading a body past options.body_limit now
   std::array<Counter, 5> responses;  // 1xx..5xx
   Histogram latency;
 
@@ -237,6 +238,27 @@ asio::awaitable<void> HttpServer::Impl::session([[maybe_unused]] std::shared_ptr
       } else {
         parser.body_limit(body_limit);  // what is left to read, for a chunked body
       }
+    }
+    // A body past the server's own limit (a route of a larger one) takes one of a few slots,
+    // held until its request is answered; with none free the request is refused unread.
+    struct LargeBodySlot {
+      std::atomic<int>* count = nullptr;
+      ~LargeBodySlot() {
+        if (count != nullptr) count->fetch_sub(1, std::memory_order_relaxed);
+      }
+    } slot;
+    if (!ec && !parser.is_done() && body_limit > options.body_limit) {
+      if (large_bodies.fetch_add(1, std::memory_order_relaxed) >= options.max_large_bodies) {
+        large_bodies.fetch_sub(1, std::memory_order_relaxed);
+        Response busy = Response::error(503, "too many large uploads at once; try again shortly");
+        busy.headers.emplace_back("Retry-After", "1");
+        count(busy.status);
+        if (co_await write(*connection, std::move(busy), 11, false, false)) {
+          co_await lingeringClose(*connection);
+        }
+        break;
+      }
+      slot.count = &large_bodies;
     }
     if (!ec && !parser.is_done()) {
       if (equalsIgnoreCase(parser.get()[http::field::expect], "100-continue")) {

@@ -37,6 +37,10 @@ struct HttpServerOptions {
   std::size_t body_limit = 1 << 20;
   std::size_t header_limit = 16 * 1024;
   int max_connections = 10000;
+  // Requests whose body may pass body_limit (a route of its own larger limit, e.g. an upload)
+  // read at once; more get 503 with Retry-After before their body is read, so a flood of large
+  // bodies cannot hold more than this many of them in memory.
+  int max_large_bodies = 4;
   std::chrono::seconds idle_timeout{30};
   // When set, every response counts in callflow_http_server_requests_total{code="2xx"} (by status
   // class) and every dispatched request's handler time in callflow_http_server_request_seconds.

@@ -286,6 +286,53 @@ TEST_F(HttpServerTest, DeclaredBodyOverTheLimitIs413ThenClose) {
   EXPECT_TRUE(client.closedByServer());
 }
 
+// Large bodies (past the server's limit, on a route of a larger one) are read a few at a time:
+// with every slot held by a slow upload, the next is refused with 503 before its body is read,
+// and a slot comes back when its request is answered.
+TEST_F(HttpServerTest, LargeBodiesAreReadAFewAtATime) {
+  router_.add(
+      "PUT", "/upload/{name}",
+      [](const Request& request, const PathParams&) -> boost::asio::awaitable<Response> {
+        co_return Response{.content_type = "text/plain",
+                           .body = std::to_string(request.body.size())};
+      },
+      8192);
+  start(HttpServerOptions{.body_limit = 1024, .max_large_bodies = 2});
+  const std::string header = "PUT /upload/a HTTP/1.1\r\nHost: test\r\nContent-Length: 5000\r\n\r\n";
+  Client first(server_->port()), second(server_->port());
+  ASSERT_TRUE(first.send(header + std::string(100, 'x')));
+  ASSERT_TRUE(second.send(header + std::string(100, 'x')));
+  // Once the server is reading both bodies, a whole third upload is refused; until then it may
+  // still be taken (and answered). A bounded wait for the refusal, on no clock of ours.
+  int refused_status = 0;
+  for (int attempt = 0; attempt < 100 && refused_status != 503; ++attempt) {
+    Client third(server_->port());
+    ASSERT_TRUE(third.send(header + std::string(5000, 'x')));
+    std::optional<RawResponse> answer = third.read();
+    ASSERT_TRUE(answer);
+    refused_status = answer->status;
+    if (refused_status != 503) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(refused_status, 503);
+  // Small bodies are not held back.
+  Client small(server_->port());
+  ASSERT_TRUE(small.send(post("/echo", "hello")));
+  std::optional<RawResponse> echoed = small.read();
+  ASSERT_TRUE(echoed);
+  EXPECT_EQ(echoed->status, 200);
+  // The first finishes; its slot serves the next upload.
+  ASSERT_TRUE(first.send(std::string(4900, 'x')));
+  std::optional<RawResponse> done = first.read();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, 200);
+  EXPECT_EQ(done->body, "5000");
+  Client fourth(server_->port());
+  ASSERT_TRUE(fourth.send(header + std::string(5000, 'x')));
+  std::optional<RawResponse> accepted = fourth.read();
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(accepted->status, 200);
+}
+
 TEST_F(HttpServerTest, ARouteMayTakeABiggerBodyThanTheServer) {
   router_.add(
       "PUT", "/upload/{name}",
