@@ -619,7 +619,8 @@ class Baresip:
     def __init__(self, workdir, source_wav, lifetime=30):
         os.makedirs(workdir, exist_ok=True)
         self.workdir = workdir
-        self.sip_port = free_port(udp=True, tcp=True)
+        # baresip also binds SIP over TLS on the next port: both must be free.
+        self.sip_port = free_port(udp=True, tcp=True, span=2)
         self.ctrl_port = free_port(udp=False, tcp=True)
         rtp = free_port(udp=True, span=20)
         with open(os.path.join(workdir, "config"), "w") as f:
