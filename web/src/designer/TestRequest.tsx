@@ -5,6 +5,7 @@
 import { useId, useState } from 'react';
 import { api, ApiError } from '../api';
 import { fillpointsIn, getSetting, type Element, type FlowDoc, type Json, type Sample } from '../flow';
+import { HeadersTable } from './HeadersTable';
 import { JsonTree } from './JsonTree';
 
 interface TestResult {
@@ -116,31 +117,13 @@ export function TestRequest({ doc, element, onSample }: { doc: FlowDoc; element:
           {result.request.headers.length > 0 && (
             <details>
               <summary>Request headers ({result.request.headers.length})</summary>
-              <table className="headers" aria-label="Request headers">
-                <tbody>
-                  {result.request.headers.map(([name, value], i) => (
-                    <tr key={i}>
-                      <th>{name}</th>
-                      <td>{value}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <HeadersTable headers={result.request.headers} label="Request headers" />
             </details>
           )}
           {result.response.headers.length > 0 && (
             <details>
               <summary>Response headers ({result.response.headers.length})</summary>
-              <table className="headers">
-                <tbody>
-                  {result.response.headers.map(([name, value], i) => (
-                    <tr key={i}>
-                      <th>{name}</th>
-                      <td>{value}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <HeadersTable headers={result.response.headers} />
             </details>
           )}
           {result.response.json !== null && result.response.json !== undefined ? (

@@ -1,6 +1,7 @@
 // What a call did, from its trace: the steps with their exits, what was said and played, each
 // HTTP exchange (secrets already shown as *** by the server), and how it ended.
 import type { Json } from '../flow';
+import { HeadersTable } from './HeadersTable';
 
 export interface HttpEntry {
   element: string;
@@ -39,16 +40,7 @@ function HttpDetail({ entry }: { entry: HttpEntry }) {
   return (
     <div className="http-detail">
       {headers.length > 0 && (
-        <table className="headers" aria-label={`Request headers of ${entry.element}`}>
-          <tbody>
-            {headers.map(([name, value], i) => (
-              <tr key={i}>
-                <th>{name}</th>
-                <td>{value}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <HeadersTable headers={headers} label={`Request headers of ${entry.element}`} />
       )}
       {typeof entry.requestBody === 'string' && entry.requestBody && (
         <>
