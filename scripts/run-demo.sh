@@ -45,6 +45,10 @@ mkdir -p run/prompts
 for prompt in examples/prompts/*.wav; do
   [[ -e "run/prompts/$(basename "$prompt")" ]] || cp "$prompt" run/prompts/
 done
+# ApiRequest may reach no private or loopback address unless allowed: the examples call this
+# server's own Lead Web API, so that one address and port is allowed (serve and run alike).
+export CALLFLOW_ALLOW="127.0.0.1:${address##*:}"
+echo "\$ export CALLFLOW_ALLOW=$CALLFLOW_ALLOW"
 serve=(serve --db "$db" --http "$address" --flows examples/flows --secrets run/secrets
        --sip "$sip" --flow examples/flows/phone.json --prompts run/prompts)
 # The web designer, when it has been built (`make web`).

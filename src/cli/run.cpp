@@ -1,5 +1,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -119,17 +120,13 @@ int runRun(const RunOptions& options) {
     simulation.services.leads = &memory_leads;
   }
   HttpClientOptions http_options;
-  http_options.policy = OutboundPolicy::defaults();
-  for (const auto& [rules, allowed] :
-       {std::pair{&options.allow, true}, std::pair{&options.deny, false}}) {
-    for (const std::string& rule : *rules) {
-      if (auto added = http_options.policy.add(rule, allowed); !added) {
-        std::cerr << "callflow: " << (allowed ? "--allow" : "--deny") << ": "
-                  << added.error().message << '\n';
-        return 2;
-      }
-    }
+  const char* allow_env = std::getenv("CALLFLOW_ALLOW");
+  auto policy = OutboundPolicy::configured(options.allow, options.deny, allow_env ? allow_env : "");
+  if (!policy) {
+    std::cerr << "callflow: " << policy.error().message << '\n';
+    return 2;
   }
+  http_options.policy = std::move(*policy);
   http_options.ca_file = options.ca_file;
   boost::asio::io_context loop(1);
   CurlHttpClient http(loop, std::move(http_options));

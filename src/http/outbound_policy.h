@@ -1,10 +1,12 @@
-// OutboundPolicy: where ApiRequest may connect. Rules are addresses or CIDR ranges
-// ("10.0.0.0/8", "::1") and host names, with an optional port ("crm.example.com",
-// "*.example.com", "localhost:8080"). Each request, and each redirect hop, is checked first by
-// its URL's host: an allowed host is allowed whatever it resolves to; a denied host is refused.
-// Otherwise the address a socket is about to connect to (after DNS) is checked: an address in
-// an allowed range is allowed, else one in a denied range is refused, else it is allowed. The
-// default denies the link-local ranges 169.254.0.0/16 (cloud metadata services) and fe80::/10.
+// OutboundPolicy: where ApiRequest may connect. Rules are addresses with an optional port
+// ("127.0.0.1:8081", "[::1]:8081"), CIDR ranges ("10.0.0.0/8") and host names, with an optional
+// port ("crm.example.com", "*.example.com", "localhost:8080"). Each request, and each redirect
+// hop, is checked first by its URL's host: an allowed host name is allowed whatever it resolves
+// to; a denied one is refused. Otherwise the address and port a socket is about to connect to
+// (after DNS) are checked: one an allow rule covers is allowed, else one in a denied range is
+// refused, else it is allowed. The defaults deny every address that is not public: loopback,
+// private, shared, link-local (cloud metadata services), multicast, reserved, and the IPv6
+// forms of them (IPv4-mapped and NAT64 addresses are judged as the IPv4 address they carry).
 #pragma once
 
 #include <array>
@@ -21,9 +23,11 @@ struct Cidr {
   bool v6 = false;
   std::array<std::uint8_t, 16> address{};  // v4 in the first 4 bytes
   int prefix = 0;
+  int port = 0;  // 0: any port
 
-  static Result<Cidr> parse(std::string_view text);  // "10.0.0.0/8", "::1/128", "127.0.0.1"
-  bool contains(bool v6, const std::uint8_t* address) const;
+  // "10.0.0.0/8", "::1/128", "127.0.0.1", "127.0.0.1:8081", "[::1]:8081"
+  static Result<Cidr> parse(std::string_view text);
+  bool contains(bool v6, const std::uint8_t* address, int port = 0) const;
 };
 
 struct HostRule {
@@ -42,13 +46,20 @@ struct OutboundPolicy {
   std::vector<HostRule> deny_hosts;
 
   static OutboundPolicy defaults();
-  // Adds a rule given as an address, a CIDR range or a host[:port].
+  // The defaults plus the operator's rules: `allow` and `deny` (each an address[:port], a CIDR
+  // range or a host[:port]; `allow_source`/`deny_source` name where they came from in errors),
+  // and `environment`, the comma-separated allow rules of CALLFLOW_ALLOW.
+  static Result<OutboundPolicy> configured(const std::vector<std::string>& allow,
+                                           const std::vector<std::string>& deny,
+                                           std::string_view environment);
+  // Adds a rule given as an address[:port], a CIDR range or a host[:port].
   Result<void> add(std::string_view rule, bool allowed);
 
   enum class Verdict { kAllow, kDeny, kCheckAddress };
   Verdict checkHost(std::string_view host, int port) const;
-  // `v6` false: `address` holds 4 bytes. IPv4-mapped IPv6 addresses are checked as IPv4.
-  bool permits(bool v6, const std::uint8_t* address) const;
+  // `v6` false: `address` holds 4 bytes. IPv4-mapped and NAT64 (64:ff9b::/96) addresses are
+  // checked as the IPv4 address they carry. `port` 0: only rules for any port apply.
+  bool permits(bool v6, const std::uint8_t* address, int port = 0) const;
 };
 
 }  // namespace callflow

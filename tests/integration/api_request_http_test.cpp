@@ -69,6 +69,14 @@ class HttpStub {
 
 HttpStub* stub = nullptr;
 
+// The defaults (no private addresses) with the stub's address and port allowed, as a
+// deployment allows its own CRM.
+OutboundPolicy stubAllowed() {
+  OutboundPolicy policy = OutboundPolicy::defaults();
+  EXPECT_TRUE(policy.add("127.0.0.1:" + std::to_string(stub->port()), true));
+  return policy;
+}
+
 class ApiRequestHttpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { stub = new HttpStub(); }
@@ -98,7 +106,7 @@ class ApiRequestHttpTest : public ::testing::Test {
 
   // Runs one call and returns its trace as JSON.
   boost::json::object run(const std::string& flow_text, std::string from = "+441632960001",
-                          OutboundPolicy policy = OutboundPolicy::defaults()) {
+                          OutboundPolicy policy = stubAllowed()) {
     auto flow = load(flow_text);
     if (!flow) return {};
     boost::asio::io_context loop(1);
@@ -174,8 +182,11 @@ TEST_F(ApiRequestHttpTest, TimeoutFallsBackToErrorExit) {
 }
 
 TEST_F(ApiRequestHttpTest, RefusedConnectionAndResetGiveError) {
-  auto refused = run(
-      oneRequest(R"("url": "http://127.0.0.1:1/nothing-here")", "{{A.StatusCode}} {{A.Error}}"));
+  OutboundPolicy port_one = stubAllowed();
+  ASSERT_TRUE(port_one.add("127.0.0.1:1", true));
+  auto refused =
+      run(oneRequest(R"("url": "http://127.0.0.1:1/nothing-here")", "{{A.StatusCode}} {{A.Error}}"),
+          "+441632960001", port_one);
   EXPECT_EQ(str(refused["said"].as_array().at(0)), "0 could not connect");
   auto reset = run(oneRequest(R"("url": "http://127.0.0.1:PORT/reset")", "{{A.StatusCode}}"));
   EXPECT_EQ(str(reset["steps"].as_array().at(0).as_object().at("exit")), "error");
@@ -234,7 +245,7 @@ TEST_F(ApiRequestHttpTest, QuotesAndBackslashesInAJsonBodyStayData) {
          "body": "{\"n\": \"{{call.phonenum}}\", \"raw\": {{call.phonenum}}}")",
                               "{{A.Result.body}}"));
   boost::asio::io_context loop(1);
-  CurlHttpClient http(loop, HttpClientOptions{OutboundPolicy::defaults(), ""});
+  CurlHttpClient http(loop, HttpClientOptions{stubAllowed(), ""});
   Simulation simulation;
   simulation.from = from;
   simulation.services.http = &http;
@@ -265,14 +276,19 @@ TEST_F(ApiRequestHttpTest, OutboundPolicyIsCheckedOnTheConnectedAddress) {
   auto metadata =
       run(oneRequest(R"("url": "http://169.254.169.254/latest/meta-data")", "{{A.Error}}"));
   EXPECT_EQ(str(metadata["said"].as_array().at(0)), "the outbound policy denies that address");
-  OutboundPolicy deny_loopback = OutboundPolicy::defaults();
-  deny_loopback.deny.push_back(*Cidr::parse("127.0.0.0/8"));
+  // Loopback is denied by default: the stub answers, but not to a flow that is not allowed it.
   auto denied = run(oneRequest(R"("url": "http://localhost:PORT/ok")", "{{A.Error}}"),
-                    "+441632960001", deny_loopback);
+                    "+441632960001", OutboundPolicy::defaults());
   EXPECT_EQ(str(denied["said"].as_array().at(0)), "the outbound policy denies that address");
-  deny_loopback.allow.push_back(*Cidr::parse("127.0.0.1/32"));
+  // Allowing the stub's address and port opens that port only, under any name for it.
+  auto by_name = run(oneRequest(R"("url": "http://localhost:PORT/ok")", "{{A.Result.Value}}"));
+  EXPECT_EQ(str(by_name["said"].as_array().at(0)), "Gold");
+  auto other_port = run(oneRequest(R"("url": "http://127.0.0.1:9/ok")", "{{A.Error}}"));
+  EXPECT_EQ(str(other_port["said"].as_array().at(0)), "the outbound policy denies that address");
+  OutboundPolicy whole_range = OutboundPolicy::defaults();
+  whole_range.allow.push_back(*Cidr::parse("127.0.0.1/32"));
   auto allowed = run(oneRequest(R"("url": "http://127.0.0.1:PORT/ok")", "{{A.Result.Value}}"),
-                     "+441632960001", deny_loopback);
+                     "+441632960001", whole_range);
   EXPECT_EQ(str(allowed["said"].as_array().at(0)), "Gold");
 }
 
@@ -289,7 +305,7 @@ TEST_F(ApiRequestHttpTest, RedirectsAreFollowedOnlyWhenAskedAndEachHopIsChecked)
          "followRedirects": true)",
       "{{A.Error}}"));
   EXPECT_EQ(str(to_metadata["said"].as_array().at(0)), "the outbound policy denies that address");
-  OutboundPolicy deny_localhost = OutboundPolicy::defaults();
+  OutboundPolicy deny_localhost = stubAllowed();
   ASSERT_TRUE(deny_localhost.add("localhost", false));
   auto to_denied_host =
       run(oneRequest(
@@ -301,8 +317,7 @@ TEST_F(ApiRequestHttpTest, RedirectsAreFollowedOnlyWhenAskedAndEachHopIsChecked)
 }
 
 TEST_F(ApiRequestHttpTest, AHostAllowedByNameIsReachedWhateverItsAddress) {
-  OutboundPolicy policy = OutboundPolicy::defaults();
-  ASSERT_TRUE(policy.add("127.0.0.0/8", false));
+  OutboundPolicy policy = OutboundPolicy::defaults();  // loopback denied
   auto denied = run(oneRequest(R"("url": "http://localhost:PORT/ok")", "{{A.Error}}"),
                     "+441632960001", policy);
   EXPECT_EQ(str(denied["said"].as_array().at(0)), "the outbound policy denies that address");
@@ -330,7 +345,7 @@ TEST_F(ApiRequestHttpTest, AThousandCallsAtOnceEachMakeARequest) {
   ASSERT_TRUE(flow);
   constexpr int kCalls = 1000;
   boost::asio::io_context loop(1);
-  CurlHttpClient http(loop, HttpClientOptions{OutboundPolicy::defaults(), ""});
+  CurlHttpClient http(loop, HttpClientOptions{stubAllowed(), ""});
   std::vector<std::unique_ptr<Call>> calls;
   std::vector<std::unique_ptr<ScriptChannel>> lines;
   for (int i = 0; i < kCalls; ++i) {
@@ -359,7 +374,7 @@ boost::asio::awaitable<void> sendInto(HttpClient& http, HttpRequest request, Htt
 // One exchange through the real client, on a loop of its own.
 HttpResponse sendOne(const std::string& url, bool follow_redirects = false) {
   boost::asio::io_context loop(1);
-  CurlHttpClient http(loop, HttpClientOptions{OutboundPolicy::defaults(), ""});
+  CurlHttpClient http(loop, HttpClientOptions{stubAllowed(), ""});
   HttpRequest request;
   request.method = "GET";
   request.url = url;

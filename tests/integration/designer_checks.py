@@ -74,7 +74,7 @@ def run(c, t):
     s = c.server
     check = t.check
     password = t.PASSWORDS["ivr"][1]
-    stub = StubServer(("127.0.0.1", 0), StubHandler)
+    stub = StubServer(("127.0.0.1", c.designer_stub_port), StubHandler)
     threading.Thread(target=stub.serve_forever, daemon=True).start()
     port = stub.server_address[1]
     try:
@@ -154,7 +154,9 @@ def test_request(c, t, s, check, password, port):
           ["Authorization", "Basic ***"] in req.get("headers", [])
           and password not in r.body.decode("utf-8", "replace"), req)
 
-    for target, reason in (("http://127.0.0.1:1/nothing", "could not connect"),
+    # The test request follows the server's outbound policy: a loopback port nobody allowed is
+    # refused like the metadata service.
+    for target, reason in (("http://127.0.0.1:1/nothing", "outbound policy denies"),
                            ("http://169.254.169.254/latest", "outbound policy denies")):
         flow = draft_flow(port, {"url": target, "timeout": 5})
         r = s.request("POST", "/api/v1/test-request", {"flow": flow, "element": "GETAPI"},

@@ -175,8 +175,9 @@ class SlowApi(http.server.BaseHTTPRequestHandler):
 class Server:
     """One `callflow serve --sip` process; stderr goes to a file that the checks read."""
 
-    def __init__(self, work, name, flow, routes, max_calls, prompts):
+    def __init__(self, work, name, flow, routes, max_calls, prompts, allow=()):
         self.work, self.name = work, name
+        self.allow = list(allow)  # ApiRequest's allowlist: the test's stubs
         self.db = os.path.join(work, name + ".db")
         self.sip_port = sipkit.free_port(udp=True, tcp=True)
         self.http_port = sipkit.free_port(udp=False, tcp=True)
@@ -191,6 +192,8 @@ class Server:
                 "--sip", "127.0.0.1:%d" % self.sip_port, "--flow", self.flow,
                 "--prompts", self.prompts, "--max-calls", str(self.max_calls),
                 "--rtp-ports", self.rtp_ports]
+        for rule in self.allow:
+            argv += ["--allow", rule]
         for number, path in self.routes:
             argv += ["--route", "%s=%s" % (number, path)]
         return argv
@@ -703,7 +706,8 @@ def main():
                 routes = [(case.dnis, c.flows[case.flow]) for case in all_cases if case.flow]
                 routes += [(BARESIP_MENU_DNIS, c.flows["menu.json"]),
                            (BARESIP_HANGUP_DNIS, c.flows["long_call.json"])]
-                c.server = Server(work, "main", c.flows["full_call.json"], routes, 20, c.prompts)
+                c.server = Server(work, "main", c.flows["full_call.json"], routes, 20, c.prompts,
+                                  allow=["127.0.0.1:%d" % api.server_port])
                 started_ok = c.server.start()
                 check("serve --sip answers OPTIONS within %.0f s" % (10 * SLOW), started_ok,
                       (" ".join(c.server.argv()) + "\n" + c.server.stderr())[-3000:])

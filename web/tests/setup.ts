@@ -78,6 +78,9 @@ export default async function setup() {
   // SIP calls run `make run`'s phone demo, its Lead Web API request pointed at this server.
   const phone = join(work, 'phone.json');
   writeFileSync(phone, readFileSync(join(ROOT, 'examples', 'flows', 'phone.json'), 'utf8').replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`));
+  // ApiRequest may reach this server's own Lead Web API and the stub, nothing else on loopback
+  // (the server and `callflow run` in the tests both read CALLFLOW_ALLOW).
+  process.env.CALLFLOW_ALLOW = `127.0.0.1:${port},127.0.0.1:${stubPort}`;
   const args = ['serve', '--db', db, '--http', `127.0.0.1:${port}`, '--web', join(ROOT, 'web', 'dist'), '--prompts', prompts, '--secrets', secrets,
     '--sip', `127.0.0.1:${sipPort}`, '--flow', phone];
   serve = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
