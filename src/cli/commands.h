@@ -80,8 +80,14 @@ struct ServeOptions {
   std::string flow;                 // --flow FILE|NAME: what every call runs
   std::vector<std::string> routes;  // --route NUMBER=FILE|NAME
   std::string prompts_dir;
-  std::string web_dir;  // --web DIR: the designer's built files
-  int max_calls = 500;
+  std::string web_dir;           // --web DIR: the designer's built files
+  int max_calls = 500;           // max_concurrent_calls
+  double max_cps = 0;            // new calls per second; 0: no limit
+  std::string per_source = "0";  // "16/2": out-of-dialog requests per source per seconds
+  double ban_seconds = 60;
+  std::vector<std::string> trusted;  // sources never limited per source (the carrier's SBC)
+  double drain_timeout = 30;         // SIGTERM: seconds live calls may go on before BYE
+  double media_timeout = 60;         // seconds without RTP from an answered caller; 0: never
   std::string rtp_ports = "16384-32767";
   bool inband_dtmf = false;
   std::string country = "44";

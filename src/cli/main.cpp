@@ -5,10 +5,36 @@
 
 #include "cli/commands.h"
 
+namespace {
+
+// `callflow serve --config FILE`: TOML whose keys are serve's long options, with dashes or
+// underscores (max_cps = 20, allow = ["127.0.0.1:8081"]), at the top or under [serve]. CLI11
+// reads config files on the root command only, so every key without a section is serve's.
+class ServeConfigFile : public CLI::ConfigTOML {
+ public:
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    std::vector<CLI::ConfigItem> items = CLI::ConfigTOML::from_config(input);
+    for (CLI::ConfigItem& item : items) {
+      if (item.parents.empty()) item.parents.push_back("serve");
+      for (char& c : item.name) {
+        if (c == '_') c = '-';
+      }
+    }
+    return items;
+  }
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"Callflow: an IVR server whose flows call your APIs mid-call."};
   app.require_subcommand(1);
+  app.config_formatter(std::make_shared<ServeConfigFile>());
+  app.set_config("--config", "",
+                 "callflow serve: read options from this TOML file (max_cps = 20, "
+                 "allow = [\"127.0.0.1:8081\"]); options on the command line win");
+  app.allow_config_extras(CLI::config_extras_mode::error);
 
   callflow::CheckOptions check;
   CLI::App* check_command =
@@ -112,9 +138,42 @@ int main(int argc, char** argv) {
                             "the admin API uploads into it");
   serve_command->add_option("--web", serve.web_dir,
                             "Serve the web designer's built files from this folder (web/dist)");
-  serve_command->add_option("--max-calls", serve.max_calls, "Calls at once; past it, 503")
+  serve_command->fallthrough();  // --config FILE belongs to the root command (CLI11)
+  serve_command->allow_config_extras(CLI::config_extras_mode::error);
+  serve_command
+      ->add_option("--max-calls,--max-concurrent-calls", serve.max_calls,
+                   "Calls at once; past it a new call gets 503 with Retry-After")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  serve_command
+      ->add_option("--max-cps", serve.max_cps,
+                   "New calls per second; past it 503 with Retry-After (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
+  serve_command
+      ->add_option("--per-source", serve.per_source,
+                   "REQUESTS/SECONDS one address may send out of dialog (e.g. 16/2); past it "
+                   "the address is ignored for --ban-seconds (0: no limit)")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--ban-seconds", serve.ban_seconds,
+                   "How long a source past --per-source is ignored")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
+  serve_command->add_option("--trusted", serve.trusted,
+                            "An address or CIDR range --per-source never limits, e.g. the "
+                            "carrier's SBC (repeatable)");
+  serve_command
+      ->add_option("--media-timeout", serve.media_timeout,
+                   "Seconds without RTP from an answered caller (not holding) before BYE; 0: "
+                   "never")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
+  serve_command
+      ->add_option("--drain-timeout", serve.drain_timeout,
+                   "On SIGTERM: seconds live calls may go on (new ones get 503) before BYE")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
   serve_command->add_option("--rtp-ports", serve.rtp_ports, "UDP ports for audio, MIN-MAX")
       ->capture_default_str();
   serve_command->add_flag("--inband-dtmf", serve.inband_dtmf,

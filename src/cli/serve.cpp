@@ -2,9 +2,12 @@
 // files until SIGINT/SIGTERM.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -65,7 +68,15 @@ int runServe(const ServeOptions& options) {
   }
   config.prompts_dir = options.prompts_dir;
   config.web_dir = options.web_dir;
-  config.sip.max_calls = options.max_calls;
+  config.sip.limits.max_calls = options.max_calls;
+  config.sip.limits.max_cps = options.max_cps;
+  config.sip.limits.ban_s = options.ban_seconds;
+  config.sip.limits.trusted = options.trusted;
+  config.sip.media_timeout_s = options.media_timeout;
+  if (auto per_source = config.sip.limits.setPerSource(options.per_source); !per_source) {
+    std::cerr << "callflow serve: --per-source: " << per_source.error().message << '\n';
+    return 2;
+  }
   config.sip.rtp_ports = options.rtp_ports;
   config.sip.inband_dtmf = options.inband_dtmf;
   config.db_path = options.db_path;
@@ -79,6 +90,7 @@ int runServe(const ServeOptions& options) {
   config.country = options.country;
   config.allow = options.allow;
   config.deny = options.deny;
+  if (const char* allow_env = std::getenv("CALLFLOW_ALLOW")) config.allow_env = allow_env;
   config.ca_file = options.ca_file;
 
   boost::asio::io_context loop(1);
@@ -94,29 +106,82 @@ int runServe(const ServeOptions& options) {
               << config.sip.listen.substr(0, config.sip.listen.rfind(':')) << ':'
               << (*app)->sipPort() << " (UDP and TCP)\n";
   }
-  // SIGINT/SIGTERM: stop accepting and close the connections; requests already in a handler
-  // finish (a test call's record is written), then run() returns. A watchdog ends the wait
-  // after kDrainSeconds.
-  constexpr int kDrainSeconds = 10;
+  // SIGTERM/SIGINT: drain. New calls get 503 with Retry-After and /healthz says "draining" at
+  // once; live calls go on until they end or --drain-timeout passes, then get BYE. Then the
+  // HTTP side stops accepting and closes its connections; requests already in a handler finish
+  // (a watchdog ends that wait after kStopSeconds). A second signal skips the drain.
+  constexpr int kStopSeconds = 10;
   std::mutex mutex;
   std::condition_variable wake;
   bool drained = false, forced = false;  // under mutex
   std::thread watchdog;
+  bool stopping = false;  // loop thread
   boost::asio::signal_set signals(loop, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    std::cerr << "callflow serve: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
-              << ", finishing the requests in progress\n";
+  boost::asio::signal_set hangups(loop, SIGHUP);  // not a stop: said and ignored
+  boost::asio::steady_timer drain_timer(loop);
+  auto stop_now = [&](const std::string& why) {
+    if (stopping) return;
+    stopping = true;
+    std::cerr << "callflow serve: " << why << '\n';
+    signals.cancel();  // nothing left waiting: run() returns once the connections are closed
+    hangups.cancel();
+    drain_timer.cancel();
     (*app)->stop();
     std::lock_guard lock(mutex);
     watchdog = std::thread([&] {
       std::unique_lock lock(mutex);
-      if (!wake.wait_for(lock, std::chrono::seconds(kDrainSeconds), [&] { return drained; })) {
+      if (!wake.wait_for(lock, std::chrono::seconds(kStopSeconds), [&] { return drained; })) {
         forced = true;
         loop.stop();
       }
     });
-  });
+  };
+  bool draining = false;  // loop thread
+  auto drain_deadline = std::chrono::steady_clock::now();
+  std::function<void()> watch_drain = [&] {
+    if (stopping) return;
+    int live = (*app)->liveCalls();
+    if (live == 0) {
+      stop_now("no calls left; stopping");
+      return;
+    }
+    if (std::chrono::steady_clock::now() >= drain_deadline) {
+      stop_now("drain timeout: BYE to " + std::to_string(live) + " call(s) still live");
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(100));
+    drain_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) watch_drain();
+    });
+  };
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        const char* name = signal == SIGINT ? "SIGINT" : "SIGTERM";
+        if (draining || stopping) {
+          stop_now(std::string("second ") + name + ": BYE to every call now");
+          return;
+        }
+        draining = true;
+        drain_deadline = std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(options.drain_timeout));
+        (*app)->drain();
+        std::cerr << "callflow serve: " << name << ": draining (" << (*app)->liveCalls()
+                  << " live call(s), up to " << options.drain_timeout
+                  << " s; new calls get 503; a second signal stops at once)\n";
+        signals.async_wait(on_signal);
+        watch_drain();
+      };
+  signals.async_wait(on_signal);
+  std::function<void(const boost::system::error_code&, int)> on_hangup =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        std::cerr << "callflow serve: SIGHUP ignored: a new flow version goes live when saved "
+                     "(admin API, designer), and live calls keep theirs\n";
+        hangups.async_wait(on_hangup);
+      };
+  hangups.async_wait(on_hangup);
   loop.run();
   {
     std::lock_guard lock(mutex);
@@ -127,7 +192,7 @@ int runServe(const ServeOptions& options) {
   if (forced) {
     // Handlers still hold references into the server: do not destroy it under them. What the
     // database worker has queued (call records) is written first.
-    std::cerr << "callflow serve: requests still running after " << kDrainSeconds
+    std::cerr << "callflow serve: requests still running after " << kStopSeconds
               << " s; exiting without them\n";
     (*app)->flushDatabase();
     std::_Exit(1);

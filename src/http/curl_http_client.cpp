@@ -345,18 +345,21 @@ struct CurlHttpClient::Impl {
     auto* exchange = static_cast<Exchange*>(user);
     const std::uint8_t* bytes = nullptr;
     bool v6 = false;
+    int port = 0;
     if (address->family == AF_INET) {
-      bytes = reinterpret_cast<const std::uint8_t*>(
-          &reinterpret_cast<const sockaddr_in*>(&address->addr)->sin_addr);
+      const auto* in = reinterpret_cast<const sockaddr_in*>(&address->addr);
+      bytes = reinterpret_cast<const std::uint8_t*>(&in->sin_addr);
+      port = ntohs(in->sin_port);
     } else if (address->family == AF_INET6) {
       v6 = true;
-      bytes = reinterpret_cast<const std::uint8_t*>(
-          &reinterpret_cast<const sockaddr_in6*>(&address->addr)->sin6_addr);
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address->addr);
+      bytes = reinterpret_cast<const std::uint8_t*>(&in6->sin6_addr);
+      port = ntohs(in6->sin6_port);
     } else {
       exchange->denied = true;
       return CURL_SOCKET_BAD;
     }
-    if (!exchange->host_allowed && !exchange->policy.permits(v6, bytes)) {
+    if (!exchange->host_allowed && !exchange->policy.permits(v6, bytes, port)) {
       exchange->denied = true;
       return CURL_SOCKET_BAD;
     }
@@ -594,7 +597,7 @@ asio::awaitable<HttpResponse> CurlHttpClient::send(HttpRequest request) {
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                       std::chrono::duration<double>(request.timeout_seconds));
-  constexpr int kMaxRedirects = 5;
+  constexpr int kMaxRedirects = 3;  // RELIABILITY.md 2.2: MAXREDIRS at most 3
   for (int hop = 0;; ++hop) {
     const OutboundPolicy& policy = impl.options.policy;
     std::string host;
@@ -622,7 +625,7 @@ asio::awaitable<HttpResponse> CurlHttpClient::send(HttpRequest request) {
     if (!request.follow_redirects || !redirected) co_return response;
     if (hop == kMaxRedirects) {
       response.failure = HttpResponse::Failure::kOther;
-      response.error = "more than 5 redirects";
+      response.error = "more than 3 redirects";
       co_return response;
     }
     // Each hop is a new request, checked again by host and by address, within the same deadline.

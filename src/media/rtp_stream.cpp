@@ -78,12 +78,25 @@ Result<std::shared_ptr<RtpStream>> RtpStream::open(Pacer& pacer, const std::stri
                                            " to " + std::to_string(ports.max));
 }
 
-void RtpStream::setTarget(const StreamTarget& target) { target_ = target; }
+void RtpStream::setTarget(const StreamTarget& target) {
+  if (target.remote != target_.remote) latched_.reset();  // a new address: learn it again
+  target_ = target;
+}
+
+bool RtpStream::fromCaller() {
+  if (latched_) return sender_ == *latched_;
+  const auto& remote = target_.remote;
+  bool known = remote.port() != 0 && !remote.address().is_unspecified();
+  if (known && sender_ != remote && sender_.address() != remote.address()) return false;
+  latched_ = sender_;
+  return true;
+}
 
 void RtpStream::start() {
   if (started_ || closed_) return;
   started_ = true;
   marker_ = true;
+  last_heard_ = std::chrono::steady_clock::now();
   pacer_.add(this);
 }
 
@@ -192,8 +205,17 @@ void RtpStream::setInbandDtmf(bool on) {
 }
 
 void RtpStream::onPacket(std::size_t size) {
+  if (listener_ == nullptr) return;
+  if (!fromCaller()) {
+    ++foreign_packets_;
+    return;
+  }
   auto packet = parseRtp(std::span<const std::uint8_t>(rx_.data(), size));
-  if (!packet || listener_ == nullptr) return;
+  if (!packet) {
+    ++garbage_packets_;
+    return;
+  }
+  last_heard_ = std::chrono::steady_clock::now();
   std::string digits;
   if (target_.telephone_event_pt >= 0) {
     if (packet->header.payload_type != target_.telephone_event_pt) return;

@@ -12,9 +12,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +79,13 @@ class RtpStream : public std::enable_shared_from_this<RtpStream> {
   void clearHold();
 
   std::uint64_t packetsSent() const { return packets_sent_; }
+  // Datagrams dropped: from another source than the caller's, and not parseable as RTP.
+  std::uint64_t foreignPackets() const { return foreign_packets_; }
+  std::uint64_t garbagePackets() const { return garbage_packets_; }
+  // When the caller was last heard (an RTP packet from its latched source), or when the stream
+  // started; for the media timeout. Whether the caller holds the call (it may send nothing).
+  std::chrono::steady_clock::time_point lastHeard() const { return last_heard_; }
+  bool callerHolds() const { return !target_.send; }
 
  private:
   friend class Pacer;
@@ -84,11 +93,20 @@ class RtpStream : public std::enable_shared_from_this<RtpStream> {
   void fill(std::int16_t* out);
   void receive();
   void onPacket(std::size_t size);
+  // Whether the datagram in rx_ came from the caller (RTP bleed, CVE-2017-14099): the first
+  // datagram from the SDP's address (any port: a NAT or a sender that does not send from the
+  // port it receives on) is latched, and only that source is heard from then on; with no
+  // address in the SDP, the first source is latched. A new address in the SDP unlatches.
+  bool fromCaller();
 
   Pacer& pacer_;
   StreamListener* listener_ = nullptr;
   boost::asio::ip::udp::socket socket_;
   boost::asio::ip::udp::endpoint sender_;
+  std::optional<boost::asio::ip::udp::endpoint> latched_;
+  std::uint64_t foreign_packets_ = 0;
+  std::uint64_t garbage_packets_ = 0;
+  std::chrono::steady_clock::time_point last_heard_{};
   StreamTarget target_;
   std::uint16_t port_ = 0;
   bool started_ = false;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -56,6 +57,11 @@ struct ServerContext {
   // The --prompts folder's cache (owned by MediaApi), shared by SIP calls and the prompts API,
   // which forgets a prompt it replaces or deletes; null without --prompts.
   media::PromptCache* prompts = nullptr;
+  // SIGTERM: /healthz answers 503 "draining" from then on (loop thread).
+  bool draining = false;
+  // More /metrics series (Prometheus text) from parts the registry does not hold: the SIP
+  // side's live calls, limits and rejections. Called on the loop; null: none.
+  std::function<std::string()> extra_metrics;
 
   // Queues a call record for the writer (begin: the record of a call that starts, status open;
   // else its final record). A failed write is logged and counted, never silent.
@@ -75,6 +81,8 @@ std::variant<User, Response> authDenial(AuthOutcome outcome, std::string_view sc
 void addLeadWebApi(Router& router, ServerContext& context);
 void addAdminApi(Router& router, ServerContext& context);
 void addOpsEndpoints(Router& router, ServerContext& context);
+// The record spool's series for /metrics (Prometheus text).
+std::string recordSpoolMetrics(const RecordSpoolStats& spool);
 // The web designer's tests of unsaved flows: POST /api/v1/test-request and /test-call.
 void addDesignerApi(Router& router, ServerContext& context);
 

@@ -135,6 +135,7 @@ Result<std::string> flowArgument(const std::string& option, const std::string& v
 ServerApp::ServerApp(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 ServerApp::~ServerApp() {
+  if (parts_ && parts_->context) parts_->context->extra_metrics = nullptr;
   if (parts_ && parts_->sip) parts_->sip.reset();
   if (parts_ && parts_->server) parts_->server->stop();
 }
@@ -145,6 +146,13 @@ void ServerApp::stop() {
   parts_->server->stop();
   if (parts_->sip) parts_->sip->stop();
 }
+
+void ServerApp::drain() {
+  parts_->context->draining = true;
+  if (parts_->sip) parts_->sip->drain();
+}
+
+int ServerApp::liveCalls() const { return parts_->sip ? parts_->sip->liveCalls() : 0; }
 
 std::uint16_t ServerApp::sipPort() const { return parts_->sip ? parts_->sip->port() : 0; }
 
@@ -210,16 +218,9 @@ Result<std::unique_ptr<ServerApp>> ServerApp::start(boost::asio::io_context& loo
   }
 
   HttpClientOptions http_options;
-  http_options.policy = OutboundPolicy::defaults();
-  for (const auto& [rules, allowed] :
-       {std::pair{&config.allow, true}, std::pair{&config.deny, false}}) {
-    for (const std::string& rule : *rules) {
-      if (auto added = http_options.policy.add(rule, allowed); !added) {
-        return fail(ErrorCode::kInvalidArgument,
-                    std::string(allowed ? "--allow" : "--deny") + ": " + added.error().message);
-      }
-    }
-  }
+  auto policy = OutboundPolicy::configured(config.allow, config.deny, config.allow_env);
+  if (!policy) return policy.error();
+  http_options.policy = std::move(*policy);
   http_options.ca_file = config.ca_file;
   parts->http = std::make_unique<CurlHttpClient>(loop, std::move(http_options));
   parts->auth = std::make_unique<Authenticator>(*parts->checker, *parts->reader);
@@ -234,6 +235,9 @@ Result<std::unique_ptr<ServerApp>> ServerApp::start(boost::asio::io_context& loo
       parts->secrets,
       *parts->http,
       {}});
+  parts->context->record_write_failures = parts->metrics.counter(
+      "callflow_record_write_failures_total",
+      "Call records lost: the database refused them and the spool could not keep them.");
   parts->media = std::make_unique<MediaApi>(config.prompts_dir);
   parts->context->prompts = parts->media->prompts();
 
@@ -282,6 +286,9 @@ Result<std::unique_ptr<ServerApp>> ServerApp::start(boost::asio::io_context& loo
     if (!calls) return calls.error();
     parts->sip = std::move(*calls);
   }
+  parts->context->extra_metrics = [sip = parts->sip.get(), writer = parts->writer.get()] {
+    return recordSpoolMetrics(writer->recordSpool()) + (sip ? sip->metricsText() : "");
+  };
   return std::unique_ptr<ServerApp>(new ServerApp(std::move(parts)));
 }
 

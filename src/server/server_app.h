@@ -29,8 +29,11 @@ struct ServeConfig {
   std::string prompts_dir;  // --prompts: played by SIP calls, managed by the prompts API
   std::string web_dir;      // --web: the designer's built files (web/dist); empty: none
   std::string country = "44";
-  std::vector<std::string> allow;  // outbound policy for ApiRequest in test calls
+  // The outbound policy of ApiRequest (calls, test calls, test requests): --allow, --deny and
+  // CALLFLOW_ALLOW's comma-separated rules, on top of the defaults (no private addresses).
+  std::vector<std::string> allow;
   std::vector<std::string> deny;
+  std::string allow_env;
   std::string ca_file;
   // SIP (`--sip`): off when sip.listen is empty. --flow and --route name files or flows.
   SipConfig sip;
@@ -48,8 +51,12 @@ class ServerApp {
 
   std::uint16_t port() const;
   std::uint16_t sipPort() const;  // 0 without --sip
+  // SIGTERM's first step: new calls get 503 with Retry-After and /healthz says "draining";
+  // live calls and the HTTP side go on.
+  void drain();
+  int liveCalls() const;  // SIP calls in progress
   // Stops accepting and closes the connections; handlers already running finish. Live SIP
-  // calls get BYE and end in the element they are in, writing their records.
+  // calls get BYE and end in the element they are in, writing their records ("shutdown").
   void stop();
   // Blocks until the database writer has run every job queued so far.
   void flushDatabase();

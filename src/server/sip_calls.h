@@ -15,6 +15,7 @@
 #include <string>
 
 #include "callflow/result.h"
+#include "sip/admission.h"
 
 namespace boost::asio {
 class io_context;
@@ -28,10 +29,13 @@ struct SipConfig {
   std::string listen;        // HOST:PORT for UDP and TCP
   std::string default_flow;  // flow name for calls no route names; empty: none
   std::map<std::string, std::string, std::less<>> routes;  // dialled number → flow name
-  int max_calls = 500;
+  sip::AdmissionLimits limits;  // max_concurrent_calls, max_cps, per source (sip/admission.h)
   std::string rtp_ports = "16384-32767";
   std::size_t tts_cache_bytes = 64 << 20;
   bool inband_dtmf = false;  // hear DTMF tones from callers that send no RFC 4733 events
+  // An answered call from which no RTP arrives for this long (the caller is not holding it) is
+  // ended with BYE and recorded "media-timeout"; 0: never.
+  double media_timeout_s = 60;
 };
 
 class SipCalls {
@@ -42,6 +46,10 @@ class SipCalls {
 
   std::uint16_t port() const;
   int liveCalls() const;
+  // New calls get 503 with Retry-After from now on; live calls go on. Called on the loop.
+  void drain();
+  // The SIP side's series for /metrics (Prometheus text): live calls, limits, rejections.
+  std::string metricsText() const;
   // Ends every live call (BYE) and stops the SIP thread. Called on the loop's thread.
   void stop();
 

@@ -95,6 +95,23 @@ void SipChannel::callerHungUp() {
   wake();
 }
 
+void SipChannel::endByServer() {
+  if (hung_up_) return;
+  hung_up_ = true;
+  if (!ended_) {
+    ended_ = true;
+    stack_.hangup(id_);
+  }
+  stream_->close();
+  hangup_.cancel();
+  wake();
+}
+
+bool SipChannel::silentFor(std::chrono::steady_clock::duration quiet) const {
+  return answered_ && !ended_ && !stream_->callerHolds() &&
+         std::chrono::steady_clock::now() - stream_->lastHeard() >= quiet;
+}
+
 void SipChannel::mediaChanged(const MediaDescription& media) {
   stream_->setTarget(targetOf(media));
 }

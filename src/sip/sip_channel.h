@@ -66,6 +66,11 @@ class SipChannel : public Channel, public media::StreamListener {
   void referDone(bool accepted, int status);
   // The call is over whoever ended it: hangs up if nobody did, stops the audio.
   void finish();
+  // The server ends the call (BYE, or 503 before the answer): the flow stops as if the caller
+  // had hung up. For the media timeout.
+  void endByServer();
+  // Answered, not held by the caller, and no RTP from the caller for `quiet`.
+  bool silentFor(std::chrono::steady_clock::duration quiet) const;
 
   bool answered() const { return answered_; }
   const std::string& lastError() const { return last_error_; }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <future>
 #include <mutex>
@@ -93,10 +94,69 @@ int sipfragStatus(const sip_msg* msg) {
   return status >= 200 && status <= 699 ? status : 0;
 }
 
-// A CSeq whose method is not the request's (400), a request-URI scheme we do not serve (416)
-// or a Require: we cannot meet (420), answered
-// before anything else; true when it answered.
+// A header value of digits only (blanks around it allowed), at most `max`; -1 otherwise.
+long long digitsValue(pl value, long long max) {
+  while (value.l > 0 && (value.p[0] == ' ' || value.p[0] == '\t')) {
+    ++value.p;
+    --value.l;
+  }
+  while (value.l > 0 && (value.p[value.l - 1] == ' ' || value.p[value.l - 1] == '\t')) --value.l;
+  if (value.l == 0 || value.l > 12) return -1;
+  long long n = 0;
+  for (std::size_t i = 0; i < value.l; ++i) {
+    if (value.p[i] < '0' || value.p[i] > '9') return -1;
+    n = n * 10 + (value.p[i] - '0');
+  }
+  return n <= max ? n : -1;
+}
+
+// What makes a request malformed past what libre's decoder checks (RFC 3261 8.1.1, 20, 18.3):
+// a mandatory header missing or repeated, Max-Forwards or CSeq out of range, a Content-Length
+// that is not one number, or (UDP) one larger than the body. Null when none of these.
+const char* malformed(const sip_msg* msg) {
+  for (sip_hdrid id : {SIP_HDR_CALL_ID, SIP_HDR_FROM, SIP_HDR_TO, SIP_HDR_CSEQ}) {
+    std::uint32_t count = sip_msg_hdr_count(msg, id);
+    if (count == 0) return "Missing Mandatory Header";
+    if (count > 1) return "Repeated Header";
+  }
+  if (sip_msg_hdr_count(msg, SIP_HDR_VIA) == 0) return "Missing Via";
+  if (sip_msg_hdr_count(msg, SIP_HDR_MAX_FORWARDS) > 1 ||
+      (pl_isset(&msg->maxfwd) && digitsValue(msg->maxfwd, 255) < 0)) {
+    return "Bad Max-Forwards";
+  }
+  if (const sip_hdr* cseq = sip_msg_hdr(msg, SIP_HDR_CSEQ)) {
+    pl number = cseq->val;
+    for (std::size_t i = 0; i < number.l; ++i) {
+      if (number.p[i] == ' ' || number.p[i] == '\t') {
+        if (i > 0) {
+          number.l = i;
+          break;
+        }
+      }
+    }
+    if (digitsValue(number, 2147483647LL) < 0) return "Bad CSeq";  // below 2**31
+  }
+  std::uint32_t lengths = sip_msg_hdr_count(msg, SIP_HDR_CONTENT_LENGTH);
+  if (lengths > 1) return "Repeated Content-Length";
+  if (lengths == 1) {
+    long long length = digitsValue(msg->clen, 1LL << 32);
+    if (length < 0) return "Bad Content-Length";
+    std::size_t body = msg->mb != nullptr ? mbuf_get_left(msg->mb) : 0;
+    if (msg->tp == SIP_TRANSP_UDP && static_cast<unsigned long long>(length) > body) {
+      return "Content-Length Larger Than The Body";
+    }
+  }
+  return nullptr;
+}
+
+// A malformed request (400), a CSeq whose method is not the request's (400), a request-URI
+// scheme we do not serve (416) or a Require: we cannot meet (420), answered before anything
+// else; true when it answered.
 bool refused(struct ::sip* stack, const sip_msg* msg) {
+  if (const char* why = malformed(msg)) {
+    (void)sip_reply(stack, msg, 400, why);
+    return true;
+  }
   if (pl_cmp(&msg->cseq.met, &msg->met) != 0) {
     (void)sip_reply(stack, msg, 400, "CSeq Method Does Not Match");
     return true;
@@ -162,6 +222,8 @@ struct SipStack::Impl {
   std::unordered_map<std::uint64_t, std::unique_ptr<Leg>> legs;
   std::uint64_t next_id = 1;
   bool stopping = false;
+  bool draining = false;
+  std::optional<Admission> admission;  // set before the thread starts
   tmr stop_timer{};
 
   // Commands from other threads.
@@ -329,28 +391,58 @@ void SipStack::Impl::onWake(int, void*, void* arg) {
 // Requests no other listener took: OPTIONS is answered, the rest refused.
 bool SipStack::Impl::onRequest(const sip_msg* msg, void* arg) {
   auto* impl = static_cast<Impl*>(arg);
+  if (!pl_isset(&msg->to.tag) && pl_strcmp(&msg->met, "ACK") != 0 &&
+      impl->admission->request(addressText(msg->src), std::chrono::steady_clock::now()) ==
+          Verdict::kDrop) {
+    return true;  // a banned source: no answer at all
+  }
   if (pl_strcmp(&msg->met, "OPTIONS") == 0) {
     if (refused(impl->stack, msg)) return true;
+    if (impl->draining) {
+      (void)sip_replyf(impl->stack, msg, 503, "Service Unavailable",
+                       "Retry-After: %d\r\n%sContent-Length: 0\r\n\r\n",
+                       impl->admission->retryAfter(Verdict::kBusyDraining), kAllow);
+      return true;
+    }
     (void)sip_replyf(impl->stack, msg, 200, "OK",
                      "%sAccept: application/sdp\r\nContent-Length: 0\r\n\r\n", kAllow);
     return true;
   }
   if (pl_strcmp(&msg->met, "ACK") == 0) return true;  // a stray ACK gets no answer
-  if (pl_isset(&msg->to.tag)) {
+  if (pl_isset(&msg->to.tag) || pl_strcmp(&msg->met, "CANCEL") == 0) {
+    // In a dialog we do not have, or a CANCEL no transaction of ours matched (RFC 3261 9.2).
     (void)sip_reply(impl->stack, msg, 481, "Call/Transaction Does Not Exist");
     return true;
   }
-  (void)sip_replyf(impl->stack, msg, 405, "Method Not Allowed", "%sContent-Length: 0\r\n\r\n",
-                   kAllow);
+  // A method SIP defines that we do not serve (REGISTER: Callflow is no registrar) is 405 with
+  // Allow; one we do not know is 501 (RFC 3261 21.4.6, 21.5.2). Nothing runs for either.
+  bool known = false;
+  for (const char* method : {"REGISTER", "SUBSCRIBE", "NOTIFY", "MESSAGE", "PUBLISH", "INFO",
+                             "UPDATE", "PRACK", "REFER", "BYE", "CANCEL", "INVITE"}) {
+    if (pl_strcmp(&msg->met, method) == 0) known = true;
+  }
+  if (known) {
+    (void)sip_replyf(impl->stack, msg, 405, "Method Not Allowed", "%sContent-Length: 0\r\n\r\n",
+                     kAllow);
+  } else {
+    (void)sip_replyf(impl->stack, msg, 501, "Not Implemented", "%sContent-Length: 0\r\n\r\n",
+                     kAllow);
+  }
   return true;
 }
 
 void SipStack::Impl::onInvite(const sip_msg* msg, void* arg) {
   auto* impl = static_cast<Impl*>(arg);
   struct ::sip* stack = impl->stack;
-  if (impl->stopping || static_cast<int>(impl->legs.size()) >= impl->options.max_calls) {
+  auto now = std::chrono::steady_clock::now();
+  Admission& admission = *impl->admission;
+  if (admission.request(addressText(msg->src), now) == Verdict::kDrop) return;  // banned: no answer
+  Verdict verdict =
+      admission.invite(static_cast<int>(impl->legs.size()), impl->stopping || impl->draining, now);
+  if (verdict != Verdict::kAdmit) {
     (void)sip_treplyf(nullptr, nullptr, stack, msg, false, 503, "Service Unavailable",
-                      "Retry-After: 5\r\nContent-Length: 0\r\n\r\n");
+                      "Retry-After: %d\r\nContent-Length: 0\r\n\r\n",
+                      admission.retryAfter(verdict));
     return;
   }
   // Requests we cannot take, answered before anything is allocated for them (RFC 3261 8.2).
@@ -587,8 +679,11 @@ void SipStack::stop() {
 
 Result<std::unique_ptr<SipStack>> SipStack::start(SipOptions options, asio::any_io_executor worker,
                                                   CallEvents& events) {
+  auto admission = Admission::make(options.limits);
+  if (!admission) return admission.error();
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
+  impl->admission.emplace(std::move(*admission));
   impl->worker = std::move(worker);
   impl->events = std::make_shared<CallEvents*>(&events);
   Impl* raw = impl.get();
@@ -683,6 +778,13 @@ void SipStack::refer(std::uint64_t id, std::string target) {
 }
 std::uint16_t SipStack::port() const { return impl_->bound_port; }
 int SipStack::activeCalls() const { return impl_->active.load(); }
+void SipStack::drain() {
+  impl_->post([](Impl& impl) { impl.draining = true; });
+}
+const AdmissionCounters& SipStack::admissionCounters() const {
+  return impl_->admission->counters();
+}
+const AdmissionLimits& SipStack::limits() const { return impl_->admission->limits(); }
 
 std::string targetUri(std::string_view target, std::string_view host) {
   if (target.empty()) return {};

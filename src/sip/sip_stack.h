@@ -2,8 +2,9 @@
 //
 // libre has one event loop (re_main) and no thread safety, so every libre object lives on the
 // SIP thread, and this header shows none of them. The stack answers the signalling of a call:
-//   INVITE  → 100 Trying and 180 Ringing at once; the offer is checked (no common codec → 488,
-//             past `max_calls` → 503 with Retry-After) before anything else is allocated; then
+//   INVITE  → 100 Trying and 180 Ringing at once; admission (a banned source: no answer; past
+//             max_calls or max_cps, or draining: 503 with Retry-After) and the offer (no common
+//             codec → 488) are checked before anything else is allocated; then
 //             CallEvents::incoming() on the worker. The worker answers (200 with the SDP
 //             answer), redirects (302) or rejects when the flow decides.
 //   ACK, BYE, CANCEL, re-INVITE (hold/unhold, a new address), REFER's NOTIFYs, OPTIONS (200);
@@ -20,12 +21,13 @@
 #include <string>
 
 #include "callflow/result.h"
+#include "sip/admission.h"
 
 namespace callflow::sip {
 
 struct SipOptions {
   std::string listen = "127.0.0.1:5060";  // HOST:PORT, UDP and TCP; port 0 picks a free one
-  int max_calls = 500;                    // calls at once; past it an INVITE gets 503
+  AdmissionLimits limits;                 // calls at once, calls per second, per source
   std::string user_agent = "Callflow";
 };
 
@@ -86,6 +88,11 @@ class SipStack {
 
   std::uint16_t port() const;  // the bound port (useful with port 0)
   int activeCalls() const;
+  // From now on every new INVITE (and OPTIONS) gets 503 with Retry-After; live calls go on.
+  void drain();
+  // Admission's counters, for /metrics (atomics: read from any thread).
+  const AdmissionCounters& admissionCounters() const;
+  const AdmissionLimits& limits() const;
 
   // Stops accepting calls and ends the live ones, then stops the thread (also the destructor).
   void stop();

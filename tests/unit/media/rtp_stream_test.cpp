@@ -225,5 +225,40 @@ TEST_F(RtpStreamTest, TonesAreIgnoredWithoutTheOptionAndMalformedPacketsAreDropp
   EXPECT_EQ(recorder.digits, "");
 }
 
+// R9 (RTP bleed): after the caller's own socket was heard, digits from another port of its
+// address and from another address are dropped; the caller's next digit still counts.
+TEST_F(RtpStreamTest, HearsOnlyTheLatchedSource) {
+  auto stream = open(101);
+  udp::socket other{loop, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
+  udp::socket far{loop, udp::endpoint(asio::ip::make_address("127.0.0.3"), 0)};
+  auto to = udp::endpoint(asio::ip::make_address("127.0.0.1"), stream->localPort());
+  auto event = [](std::uint8_t code) { return std::vector<std::uint8_t>{code, 0x8a, 0x03, 0x20}; };
+  sendTo(*stream, rtp(101, 1, 1000, event(4)));
+  runUntil(loop, [&] { return recorder.digits.size() == 1; });
+  other.send_to(asio::buffer(rtp(101, 2, 2000, event(1))), to);
+  far.send_to(asio::buffer(rtp(101, 3, 3000, event(1))), to);
+  sendTo(*stream, rtp(101, 4, 4000, event(5)));
+  runUntil(loop, [&] { return recorder.digits.size() >= 2; });
+  EXPECT_EQ(recorder.digits, "45");
+  EXPECT_EQ(stream->foreignPackets(), 2u);
+}
+
+// With no address in the SDP (port 0), the first source is latched.
+TEST_F(RtpStreamTest, LatchesTheFirstSourceWhenTheSdpHasNone) {
+  auto stream = open(101);
+  StreamTarget target;
+  target.telephone_event_pt = 101;
+  stream->setTarget(target);
+  udp::socket other{loop, udp::endpoint(asio::ip::make_address("127.0.0.2"), 0)};
+  auto to = udp::endpoint(asio::ip::make_address("127.0.0.1"), stream->localPort());
+  std::vector<std::uint8_t> seven{7, 0x8a, 0x03, 0x20}, eight{8, 0x8a, 0x03, 0x20};
+  other.send_to(asio::buffer(rtp(101, 1, 1000, seven)), to);
+  runUntil(loop, [&] { return recorder.digits.size() == 1; });
+  sendTo(*stream, rtp(101, 2, 2000, eight));
+  other.send_to(asio::buffer(rtp(101, 3, 3000, eight)), to);
+  runUntil(loop, [&] { return recorder.digits.size() >= 2; });
+  EXPECT_EQ(recorder.digits, "78");
+}
+
 }  // namespace
 }  // namespace callflow::media
