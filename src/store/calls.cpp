@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "store/database.h"
+#include "store/record_spool.h"
 #include "store/sqlite_guard.h"
 
 namespace callflow {
@@ -66,18 +67,26 @@ CallRecord readRecord(SQLite::Statement& row, bool with_trace) {
 }  // namespace
 
 Result<void> Database::beginCall(const CallRecord& record) {
-  return sqliteGuard("writing a call record", [&] {
-    // A record that already exists (a retry, or a finish that overtook the start) is kept.
-    auto insert =
-        statement("INSERT INTO calls (" CALLFLOW_CALL_COLUMNS
-                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING");
-    bindRecord(*insert, record);
-    insert->exec();
-  });
+  if (spool_ != nullptr) return spool_->write(*this, record, true);
+  return writeCallRecord(record, true);
 }
 
 Result<void> Database::finishCall(const CallRecord& record) {
+  if (spool_ != nullptr) return spool_->write(*this, record, false);
+  return writeCallRecord(record, false);
+}
+
+Result<void> Database::writeCallRecord(const CallRecord& record, bool begin) {
   return sqliteGuard("writing a call record", [&] {
+    if (begin) {
+      // A record that already exists (a retry, or a finish that overtook the start) is kept.
+      auto insert =
+          statement("INSERT INTO calls (" CALLFLOW_CALL_COLUMNS
+                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING");
+      bindRecord(*insert, record);
+      insert->exec();
+      return;
+    }
     auto upsert = statement(
         "INSERT INTO calls (" CALLFLOW_CALL_COLUMNS
         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET "

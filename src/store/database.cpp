@@ -4,6 +4,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <array>
 #include <chrono>
@@ -114,6 +115,16 @@ void digitsOnly(sqlite3_context* context, int, sqlite3_value** values) {
   sqlite3_result_text(context, digits.data(), static_cast<int>(digits.size()), SQLITE_TRANSIENT);
 }
 
+// Why a file may not open or write: a folder (or file system) Callflow cannot write, where
+// SQLite must create the -wal and -shm files beside the database. Empty when that is not it.
+std::string folderHint(const std::string& path) {
+  std::error_code ignored;
+  std::filesystem::path folder = std::filesystem::absolute(path, ignored).parent_path();
+  if (::access(folder.c_str(), W_OK) == 0) return {};
+  return " (the folder " + folder.string() +
+         " is read-only, or its file system is; SQLite writes the -wal and -shm files there)";
+}
+
 }  // namespace
 
 std::int64_t nowMs() {
@@ -143,8 +154,16 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, Databa
   try {
     database->db_ = std::make_unique<SQLite::Database>(path, flags | SQLite::OPEN_NOMUTEX);
   } catch (const SQLite::Exception& e) {
-    return fail(ErrorCode::kUnavailable,
-                "cannot open database \"" + path + "\": " + std::string(e.what()));
+    return fail(ErrorCode::kUnavailable, "cannot open database \"" + path +
+                                             "\": " + std::string(e.what()) + folderHint(path));
+  }
+  if (!database->options_.read_only &&
+      sqlite3_db_readonly(database->db_->getHandle(), "main") == 1) {
+    // SQLite falls back to reading a file it may not write; a server must not run like that.
+    return fail(ErrorCode::kPermissionDenied,
+                "database \"" + path +
+                    "\" can only be read (the file is read-only, or its file system is): "
+                    "Callflow needs to write it");
   }
   if (created && !database->options_.read_only) {
     // Leads and password hashes: the owner's alone (SQLite gives -wal and -shm the same mode).
@@ -153,7 +172,8 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, Databa
   }
   if (auto configured = database->configure(); !configured) {
     return fail(configured.error().code,
-                "database \"" + path + "\": " + configured.error().message);
+                "database \"" + path + "\": " + configured.error().message +
+                    (database->options_.read_only ? "" : folderHint(path)));
   }
   if (!database->options_.read_only) {
     if (auto migrated = database->migrate(); !migrated) {
@@ -217,13 +237,23 @@ Result<std::string> Database::settingsReport() {
     int foreign_keys = db_->execAndGet("PRAGMA foreign_keys").getInt();
     int busy = db_->execAndGet("PRAGMA busy_timeout").getInt();
     int schema = db_->execAndGet("PRAGMA user_version").getInt();
+    std::string check;
+    int problems = 0;
+    SQLite::Statement quick(*db_, "PRAGMA quick_check");
+    while (quick.executeStep()) {
+      if (problems++ < 3) check += (check.empty() ? "" : "; ") + quick.getColumn(0).getString();
+    }
+    if (problems > 3) check += "; (" + std::to_string(problems) + " problems in all)";
+    for (char& c : check) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
     static constexpr const char* kSynchronous[] = {"OFF", "NORMAL", "FULL", "EXTRA"};
     return "journal_mode=" + journal + " synchronous=" +
            (synchronous >= 0 && synchronous <= 3 ? kSynchronous[synchronous]
                                                  : std::to_string(synchronous)) +
            " foreign_keys=" + (foreign_keys ? "on" : "off") +
            " busy_timeout=" + std::to_string(busy) + " schema=" + std::to_string(schema) +
-           " sqlite=" + SQLite::getLibVersion();
+           " sqlite=" + SQLite::getLibVersion() + " quick_check=" + check;
   });
 }
 
@@ -241,6 +271,10 @@ Result<std::string> Database::integrityCheck() {
 
 Result<void> Database::ping() {
   return sqliteGuard("reading the database", [&] { statement("SELECT 1")->executeStep(); });
+}
+
+void Database::setBusyTimeout(int ms) {
+  sqlite3_busy_timeout(db_->getHandle(), ms);  // SQLiteCpp's setBusyTimeout throws; this cannot
 }
 
 Result<void> Database::exec(const char* sql) {

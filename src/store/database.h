@@ -29,6 +29,8 @@ class Statement;
 
 namespace callflow {
 
+class RecordSpool;
+
 struct DatabaseOptions {
   std::string default_country = "44";  // for national numbers (see store/phone.h)
   bool read_only = false;
@@ -83,11 +85,14 @@ class Database {
 
   const std::string& path() const { return path_; }
   const DatabaseOptions& options() const { return options_; }
-  // "journal_mode=wal synchronous=FULL foreign_keys=on busy_timeout=5000 schema=1 sqlite=3.40.1",
-  // read back from the connection (RELIABILITY.md D11), for the start-up log.
+  // "journal_mode=wal synchronous=FULL foreign_keys=on busy_timeout=5000 schema=1 sqlite=3.40.1
+  // quick_check=ok", read back from the connection (RELIABILITY.md D11), for the start-up log.
+  // quick_check is SQLite's quick integrity check of the whole file (RELIABILITY.md D6): "ok",
+  // or its first problems on one line.
   Result<std::string> settingsReport();
   Result<std::string> integrityCheck();  // "ok" or SQLite's list of problems
   Result<void> ping();                   // a trivial query: the file answers
+  void setBusyTimeout(int ms);           // for a while; options().busy_timeout_ms is kept
 
   // Leads. Phone numbers are matched on their key (store/phone.h).
   Result<std::int64_t> insertLead(const Lead& lead);
@@ -110,8 +115,14 @@ class Database {
   Result<std::vector<DncEntry>> listDnc(int limit);
 
   // Call records, keyed by UUID; writing the same record twice leaves one row (at least once).
+  // With a spool attached (the DbWorker attaches its own), a write the file cannot take now
+  // (busy, full, read-only, I/O) is kept there and retried by the worker: success then means
+  // written or kept; an error, that the record is lost (counted and logged by the spool).
   Result<void> beginCall(const CallRecord& record);
   Result<void> finishCall(const CallRecord& record);
+  // The write itself, without the spool: begin keeps a record already there, else an upsert.
+  Result<void> writeCallRecord(const CallRecord& record, bool begin);
+  void attachRecordSpool(RecordSpool* spool) { spool_ = spool; }  // null: none
   Result<std::vector<CallRecord>> listCalls(int limit, bool with_trace,
                                             const CallFilter& filter = {});  // newest first
   Result<std::optional<CallRecord>> callByUuid(std::string_view uuid);
@@ -200,6 +211,7 @@ class Database {
   std::unique_ptr<SQLite::Database> db_;
   std::map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
   bool in_transaction_ = false;
+  RecordSpool* spool_ = nullptr;
 };
 
 // Milliseconds since the Unix epoch, now.

@@ -4,16 +4,22 @@
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <future>
 
 namespace callflow {
 
-DbWorker::DbWorker(std::unique_ptr<Database> database)
-    : database_(std::move(database)), thread_([this] { loop(); }) {}
+DbWorker::DbWorker(std::unique_ptr<Database> database, RecordSpoolOptions spool)
+    : database_(std::move(database)), spool_(spool) {
+  if (!database_->options().read_only) database_->attachRecordSpool(&spool_);
+  thread_ = std::thread([this] { loop(); });
+}
 
 DbWorker::~DbWorker() {
   {
@@ -22,18 +28,34 @@ DbWorker::~DbWorker() {
   }
   wake_.notify_one();
   thread_.join();
+  database_->attachRecordSpool(nullptr);
 }
 
 void DbWorker::loop() {
   std::unique_lock lock(mutex_);
   std::vector<Job> batch;
+  std::vector<Done> done;
+  auto woken = [this] { return stopping_ || !jobs_.empty(); };
   for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-    if (jobs_.empty()) return;  // stopping, and everything queued has run
+    // The spool is this thread's: reading when its retry is due needs no lock.
+    if (auto due = spool_.nextRetry()) {
+      wake_.wait_until(lock, *due, woken);
+    } else {
+      wake_.wait(lock, woken);
+    }
+    if (jobs_.empty()) {
+      if (stopping_) break;  // everything queued has run
+      lock.unlock();         // the spool's retry is due
+      spool_.retry(*database_);
+      lock.lock();
+      continue;
+    }
     batch.clear();
+    done.clear();
     if (jobs_.front().batchable) {
       while (!jobs_.empty() && jobs_.front().batchable && batch.size() < kMaxBatch) {
         batch.push_back(std::move(jobs_.front().job));
+        if (jobs_.front().done) done.push_back(std::move(jobs_.front().done));
         jobs_.pop_front();
       }
     } else {
@@ -49,9 +71,16 @@ void DbWorker::loop() {
     } else {
       runOne(batch.front());
     }
+    for (Done& resume : done) resume();
+    done.clear();
     batch.clear();  // a job's captures (a caller's tracked executor) go now, not at the next job
+    if (auto due = spool_.nextRetry(); due && *due <= std::chrono::steady_clock::now()) {
+      spool_.retry(*database_);  // between jobs, so a stream of jobs does not starve it
+    }
     lock.lock();
   }
+  lock.unlock();
+  spool_.finish(*database_);
 }
 
 void DbWorker::runOne(Job& job) {
@@ -63,7 +92,14 @@ void DbWorker::runOne(Job& job) {
 }
 
 void DbWorker::runBatch(std::vector<Job>& batch) {
+  if (spool_.holding()) {
+    // Records wait for the file already: these queue behind them without trying it (a locked
+    // file would cost a busy_timeout per batch).
+    for (Job& job : batch) runOne(job);
+    return;
+  }
   bool committed = false;
+  bool unavailable = false;
   try {
     auto done = database_->transaction([&]() -> Result<void> {
       for (Job& job : batch) job(*database_);
@@ -71,6 +107,7 @@ void DbWorker::runBatch(std::vector<Job>& batch) {
     });
     committed = done.has_value();
     if (!done) {
+      unavailable = done.error().code == ErrorCode::kUnavailable;
       std::fprintf(stderr,
                    "callflow: a batch of %zu database jobs was not committed (%s); "
                    "running them one by one\n",
@@ -83,24 +120,48 @@ void DbWorker::runBatch(std::vector<Job>& batch) {
                  batch.size(), e.what());
   }
   if (!committed) {
+    // The file refused the batch as a whole (busy past busy_timeout, full, I/O): its records go
+    // to the spool without each trying the file again.
+    if (unavailable) spool_.holdWrites();
     for (Job& job : batch) runOne(job);
   }
 }
 
-void DbWorker::post(Job job) {
+void DbWorker::enqueue(Entry entry) {
   {
     std::lock_guard lock(mutex_);
-    jobs_.push_back(Entry{std::move(job), false});
+    jobs_.push_back(std::move(entry));
   }
   wake_.notify_one();
 }
 
-void DbWorker::postBatchable(Job job) {
-  {
-    std::lock_guard lock(mutex_);
-    jobs_.push_back(Entry{std::move(job), true});
-  }
-  wake_.notify_one();
+void DbWorker::post(Job job) { enqueue(Entry{std::move(job), false, {}}); }
+
+void DbWorker::postBatchable(Job job) { enqueue(Entry{std::move(job), true, {}}); }
+
+boost::asio::awaitable<bool> DbWorker::runBatchable(const Job& job,
+                                                    std::chrono::milliseconds wait) {
+  auto executor = co_await boost::asio::this_coro::executor;
+  // The timer is the caller's wake-up: it expires after `wait`, or at once when the worker
+  // says the batch is done (posted to the caller's executor, which alone touches the timer).
+  struct State {
+    explicit State(const decltype(executor)& executor) : timer(executor) {}
+    boost::asio::steady_timer timer;
+    bool done = false;
+  };
+  auto state = std::make_shared<State>(executor);
+  state->timer.expires_after(wait);
+  auto tracked = boost::asio::prefer(executor, boost::asio::execution::outstanding_work.tracked);
+  enqueue(Entry{job, true, [state, tracked] {
+                  boost::asio::post(tracked, [state] {
+                    state->done = true;
+                    state->timer.expires_at(boost::asio::steady_timer::time_point::min());
+                  });
+                }});
+  boost::system::error_code ignored;
+  co_await state->timer.async_wait(
+      boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
+  co_return state->done;
 }
 
 void DbWorker::runSync(Job job) {
