@@ -10,13 +10,17 @@
 // header when they hold CR, LF or NUL. Fillpoints may not appear in the scheme, host or port.
 #include "elements/api_request.h"
 
+#include <arpa/inet.h>
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 #include "callflow/channel.h"
 #include "callflow/http_client.h"
@@ -233,7 +237,66 @@ class ApiRequest : public Element {
   Config config_;
 };
 
+// Whether an IPv4 address (host byte order) is in a block that is not the public internet:
+// this host (0/8), private (10/8, 172.16/12, 192.168/16), shared (100.64/10), loopback (127/8),
+// link-local and cloud metadata (169.254/16).
+bool isPrivateIpv4(std::uint32_t address) {
+  struct Block {
+    std::uint32_t prefix;
+    int bits;
+  };
+  static constexpr Block kBlocks[] = {{0x00000000, 8}, {0x0A000000, 8},  {0x64400000, 10},
+                                      {0x7F000000, 8}, {0xA9FE0000, 16}, {0xAC100000, 12},
+                                      {0xC0A80000, 16}};
+  for (const Block& block : kBlocks) {
+    std::uint32_t mask = ~std::uint32_t{0} << (32 - block.bits);
+    if ((address & mask) == block.prefix) return true;
+  }
+  return false;
+}
+
+// Whether the literal host of a URL (no DNS) names this machine or a private network: localhost
+// (with or without the final dot, and its subdomains), an IPv4 address in any form inet_aton
+// reads (127.1, 2130706433, 0x7f000001, 0177.0.0.1), or an IPv6 address in brackets (::, ::1,
+// fc00::/7, fe80::/10, fec0::/10, or an IPv4-mapped one of the blocks above).
+bool isPrivateHost(std::string_view authority) {
+  std::string host;
+  if (!authority.empty() && authority.front() == '[') {
+    std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return false;
+    host = authority.substr(1, close - 1);
+    std::size_t zone = host.find('%');  // fe80::1%25lo: the zone is not part of the address
+    if (zone != std::string::npos) host.resize(zone);
+    in6_addr address{};
+    if (inet_pton(AF_INET6, host.c_str(), &address) != 1) return false;
+    const unsigned char* b = address.s6_addr;
+    static constexpr unsigned char kZero[16] = {};
+    bool mapped = std::memcmp(b, kZero, 10) == 0 && b[10] == 0xFF && b[11] == 0xFF;
+    if (mapped) {
+      return isPrivateIpv4(std::uint32_t{b[12]} << 24 | std::uint32_t{b[13]} << 16 |
+                           std::uint32_t{b[14]} << 8 | b[15]);
+    }
+    bool unspecified_or_loopback = std::memcmp(b, kZero, 15) == 0 && (b[15] == 0 || b[15] == 1);
+    bool unique_local = (b[0] & 0xFE) == 0xFC;
+    bool link_or_site_local = b[0] == 0xFE && (b[1] & 0x80) == 0x80;  // fe80::/10, fec0::/10
+    return unspecified_or_loopback || unique_local || link_or_site_local;
+  }
+  std::size_t colon = authority.rfind(':');
+  host = authority.substr(0, colon);
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!host.empty() && host.back() == '.') host.pop_back();  // the root: localhost. is localhost
+  if (host == "localhost" ||
+      (host.size() > 10 && host.compare(host.size() - 10, 10, ".localhost") == 0)) {
+    return true;
+  }
+  in_addr address{};
+  if (host.empty() || inet_aton(host.c_str(), &address) == 0) return false;
+  return isPrivateIpv4(ntohl(address.s_addr));
+}
+
 // Checks what must be literal in a URL: an http or https scheme, a host, no user:password.
+// A host that names this machine or a private network is only a warning: such calls are made
+// when the outbound policy allows that address.
 void checkUrl(Settings& settings, const std::string& source) {
   std::string lower;
   for (char c : source.substr(0, 8)) lower += static_cast<char>(std::tolower(c));
@@ -260,6 +323,10 @@ void checkUrl(Settings& settings, const std::string& source) {
                      "with a {{secret.NAME}}");
   } else if (authority.find_first_of(" \t\r\n\\") != std::string_view::npos) {
     settings.problem("url", "the host contains a space or a backslash");
+  } else if (isPrivateHost(authority)) {
+    settings.warning("url",
+                     "the host is a loopback/private address: calls reach it only if the "
+                     "outbound policy allows it (--allow)");
   }
   // In the literal text only: spaces inside a fillpoint's braces are allowed.
   for (std::size_t i = 0; i < source.size(); ++i) {

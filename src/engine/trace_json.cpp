@@ -13,6 +13,36 @@ const std::string& nameOf(const Flow& flow, int element) {
   return element >= 0 ? flow.nodes[static_cast<std::size_t>(element)].name : kNone;
 }
 
+// Text from outside (API answers, caller ids) as a terminal may show it (CWE-117): control
+// characters (C0 with tab and line feed, DEL) and bytes that are not UTF-8 as \xNN, the C1
+// controls U+0080..U+009F as \u00NN, so a value can neither start a line of its own nor send
+// an escape sequence. Everything else, UTF-8 included, stays as it is.
+std::string printable(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    auto u = static_cast<unsigned char>(text[i]);
+    std::size_t length = utf8SequenceLength(text, i);
+    if (u < 0x20 || u == 0x7F || length == 0) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
+      ++i;
+    } else if (u == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
+      auto code = static_cast<unsigned char>(text[i + 1]);  // U+0080..U+009F
+      out += "\\u00";
+      out += kHex[code >> 4];
+      out += kHex[code & 0xF];
+      i += 2;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 boost::json::object traceToJson(const Flow& flow, const Call& call) {
@@ -107,6 +137,8 @@ boost::json::object traceToJson(const Flow& flow, const Call& call) {
 std::string traceToText(const Flow& flow, const Call& call) {
   const Trace& trace = call.trace();
   const SecretMap* secrets = call.secrets();
+  // Every text that may hold something from outside is redacted, then made printable.
+  auto shown = [&](std::string_view s) { return printable(redact(s, secrets)); };
   std::string out;
   for (const TraceStep& step : trace.steps) {
     const Node& node = flow.nodes[static_cast<std::size_t>(step.element)];
@@ -114,23 +146,22 @@ std::string traceToText(const Flow& flow, const Call& call) {
     bool last = &step == &trace.steps.back();
     if (!(last && (step.exit == ExitKind::kEnd || trace.hung_up_by == HungUpBy::kCaller))) {
       out += " -> ";
-      out += step.exit == ExitKind::kRoute ? "\"" + redact(step.label, secrets) + "\""
+      out += step.exit == ExitKind::kRoute ? "\"" + shown(step.label) + "\""
                                            : std::string(exitName(step.exit));
     }
-    if (!step.note.empty()) out += "  [" + redact(step.note, secrets) + "]";
+    if (!step.note.empty()) out += "  [" + shown(step.note) + "]";
     out += '\n';
   }
-  for (const auto& s : trace.said) out += "  said:   " + redact(s, secrets) + '\n';
-  for (const auto& s : trace.played) out += "  played: " + redact(s, secrets) + '\n';
+  for (const auto& s : trace.said) out += "  said:   " + shown(s) + '\n';
+  for (const auto& s : trace.played) out += "  played: " + shown(s) + '\n';
   for (const auto& h : trace.http) {
-    out += "  http:   " + h.method + " " + redact(h.url, secrets) + " -> " +
-           std::to_string(h.status) +
-           (h.error.empty() ? "" : " (" + redact(h.error, secrets) + ")") + '\n';
+    out += "  http:   " + h.method + " " + shown(h.url) + " -> " + std::to_string(h.status) +
+           (h.error.empty() ? "" : " (" + shown(h.error) + ")") + '\n';
   }
-  for (const auto& t : trace.transfers) out += "  transferred to " + redact(t, secrets) + '\n';
-  if (!trace.error.empty()) out += "  error:  " + trace.error + '\n';
+  for (const auto& t : trace.transfers) out += "  transferred to " + shown(t) + '\n';
+  if (!trace.error.empty()) out += "  error:  " + printable(trace.error) + '\n';
   out += "ended at " + nameOf(flow, trace.ended_at) + " (hung up by " +
-         hungUpByName(trace.hung_up_by) + "), result code " + trace.result_code + '\n';
+         hungUpByName(trace.hung_up_by) + "), result code " + printable(trace.result_code) + '\n';
   return out;
 }
 

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "callflow/utf8.h"
+
 namespace callflow {
 namespace {
 
@@ -299,8 +301,19 @@ void appendPercentEncoded(std::string_view value, std::string& out) {
 
 void appendJsonEscaped(std::string_view value, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
-  for (char c : value) {
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
     auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80) {  // JSON text is UTF-8: a byte that starts no well-formed sequence is U+FFFD
+      std::size_t length = utf8SequenceLength(value, i);
+      if (length == 0) {
+        out += "\xEF\xBF\xBD";
+      } else {
+        out.append(value.substr(i, length));
+        i += length - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"':
         out += "\\\"";
@@ -336,6 +349,18 @@ void appendJsonEscaped(std::string_view value, std::string& out) {
 }
 
 void appendNumber(double value, std::string& out) {
+  // Boost.JSON reads a number past the double range (1e400) as infinity. It is written back as
+  // 1e999: still a JSON number (null would lose the sign and the magnitude), read again as the
+  // same infinity, and the same text every time in a URL or a spoken text. NaN cannot come from
+  // JSON; should one come, it is null.
+  if (std::isinf(value)) {
+    out += value > 0 ? "1e999" : "-1e999";
+    return;
+  }
+  if (std::isnan(value)) {
+    out += "null";
+    return;
+  }
   if (value == 0) value = 0;  // -0 reads as 0
   char buffer[32];
   std::to_chars_result written;

@@ -231,6 +231,19 @@ boost::asio::awaitable<Response> putFlow(ServerContext& context, const Request& 
       co_return badRequest("the flow's \"name\" is \"" + loaded.flow->name + "\", the URL's \"" +
                            name + "\"");
     }
+    // As `callflow check --secrets` does: a live flow whose secret the server does not have
+    // would send an empty credential on every call. Names only, never a value.
+    addSecretsFromEnvironment(loaded.flow->secret_names, context.secrets);
+    for (const std::string& secret : loaded.flow->secret_names) {
+      if (!context.secrets.contains(secret)) {
+        loaded.diagnostics.error("", "",
+                                 "secret \"" + secret +
+                                     "\" is not configured on this server (--secrets "
+                                     "FILE or CALLFLOW_SECRET_" +
+                                     secret + "); save it as a draft until it is");
+      }
+    }
+    if (loaded.diagnostics.hasErrors()) co_return flowProblems(loaded.diagnostics);
   }
   Result<int> version = 0;
   co_await context.writer.run(

@@ -208,6 +208,55 @@ TEST(ApiRequestSettingsTest, UrlRules) {
                 key + "at character 11: fillpoint \"V.\": ends with '.'");
 }
 
+// F15: a literal host that names this machine or a private network, in any spelling, loads
+// with a warning on key "url" (the outbound policy decides at run time); no DNS is asked.
+TEST(ApiRequestSettingsTest, F15PrivateHostsWarn) {
+  const std::string warning =
+      R"(warning: element "API": key "url": the host is a loopback/private address: calls )"
+      R"(reach it only if the outbound policy allows it (--allow))"
+      "\n";
+  for (const char* host : {"127.0.0.1",
+                           "127.1",
+                           "2130706433",
+                           "0x7f000001",
+                           "0177.0.0.1",
+                           "[::1]",
+                           "[::ffff:127.0.0.1]",
+                           "[::ffff:7f00:1]",
+                           "0.0.0.0",
+                           "0",
+                           "[::]",
+                           "169.254.169.254",
+                           "localhost",
+                           "LocalHost",
+                           "localhost.",
+                           "api.localhost",
+                           "[fe80::1%25lo]",
+                           "10.1.2.3",
+                           "172.16.0.1",
+                           "172.31.255.255",
+                           "192.168.1.1",
+                           "100.64.0.1",
+                           "[fc00::1]",
+                           "[fd12::1]",
+                           "[FE80::1]"}) {
+    for (const char* port : {"", ":8080"}) {
+      std::string url = std::string("http://") + host + port + "/x?q={{V}}";
+      LoadedFlow loaded = loadWith({{"url", url}});
+      EXPECT_TRUE(loaded.flow) << url << "\n" << problems(loaded);
+      EXPECT_EQ(problems(loaded), warning) << url;
+    }
+  }
+  for (const char* host :
+       {"api.example.com", "8.8.8.8", "172.32.0.1", "172.15.255.255", "100.128.0.1", "192.169.0.1",
+        "11.0.0.1", "[2001:db8::1]", "[::ffff:8.8.8.8]", "localhost.example.com", "mylocalhost",
+        "1.2.3.4.5", "127.0.0.1.example.com", "[::1"}) {
+    std::string url = std::string("https://") + host + "/x";
+    LoadedFlow loaded = loadWith({{"url", url}});
+    EXPECT_EQ(problems(loaded), "") << url;
+  }
+}
+
 TEST(ApiRequestSettingsTest, UrlIsRequired) {
   boost::json::value flow = boost::json::parse(flowWith({}));
   flow.at("elements").as_array()[1].as_object().erase("url");

@@ -10,11 +10,15 @@
 #include <string>
 
 #include "callflow/lead_store.h"
+#include "elements/elements.h"
 #include "engine/runner.h"
+#include "engine/trace_json.h"
 #include "flow/flow.h"
 
 namespace callflow {
 namespace {
+
+using namespace std::string_literals;
 
 DataPath pathTo(DataPath::Scope scope, int slot, std::string name = {}) {
   DataPath path;
@@ -175,6 +179,41 @@ TEST(TraceTest, Names) {
   EXPECT_STREQ(hungUpByName(HungUpBy::kFlow), "flow");
   EXPECT_STREQ(hungUpByName(HungUpBy::kCaller), "caller");
   EXPECT_STREQ(hungUpByName(HungUpBy::kTransfer), "transfer");
+}
+
+// V7 (CWE-117): what an API answered reaches `callflow run`'s text trace with its control
+// characters escaped, so it can neither forge a line nor send a terminal escape sequence;
+// printable text, UTF-8 included, is unchanged.
+TEST(TraceTextTest, V7ControlCharactersFromOutsideAreEscaped) {
+  LoadedFlow loaded = loadFlow(R"({"format": 1, "name": "T", "start": "Bye",
+      "elements": [{"name": "Bye", "type": "Hangup", "resultCode": "DONE"}]})",
+                               elementTypes());
+  ASSERT_TRUE(loaded.flow);
+  const Flow& flow = *loaded.flow;
+  Call call = makeCall(flow, "+15550001", "8005550199");
+  const std::string nasty =
+      "A\x1b[2J\r\nFAKE LOG LINE\x07\t\0\x08\x7f\xC2\x9B"
+      "1m\xFF%s"s;
+  const std::string escaped = R"(A\x1b[2J\x0d\x0aFAKE LOG LINE\x07\x09\x00\x08\x7f\u009b1m\xff%s)";
+  Trace& trace = call.trace();
+  trace.steps.push_back(TraceStep{0, ExitKind::kEnd, "", nasty});
+  trace.said = {nasty, "caf\xC3\xA9 \xF0\x9F\x98\x80 \xC2\xA0\xE2\x80\x8F ok"};
+  trace.played = {nasty};
+  HttpExchange exchange;
+  exchange.method = "GET";
+  exchange.url = "http://h/" + nasty;
+  exchange.error = nasty;
+  trace.http.push_back(exchange);
+  trace.transfers = {nasty};
+  trace.ended_at = 0;
+  trace.hung_up_by = HungUpBy::kFlow;
+  trace.result_code = "DONE";
+  std::string text = traceToText(flow, call);
+  EXPECT_EQ(text, "  Bye (Hangup)  [" + escaped + "]\n" + "  said:   " + escaped + "\n" +
+                      "  said:   caf\xC3\xA9 \xF0\x9F\x98\x80 \xC2\xA0\xE2\x80\x8F ok\n" +
+                      "  played: " + escaped + "\n" + "  http:   GET http://h/" + escaped +
+                      " -> 0 (" + escaped + ")\n" + "  transferred to " + escaped + "\n" +
+                      "ended at Bye (hung up by flow), result code DONE\n");
 }
 
 }  // namespace

@@ -6,12 +6,14 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <cmath>
 #include <memory>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "callflow/utf8.h"
 #include "elements/elements.h"
 #include "flow/diagnostics.h"
 #include "flow/settings.h"
@@ -433,6 +435,38 @@ TEST_F(FillpointTest, JsonStringValuesAreEscapedAndRoundTrip) {
   }
 }
 
+// F-1 (fuzz regression fillpoint/json-invalid-utf8): a value that is not UTF-8 still makes a
+// valid JSON body; each byte that starts no well-formed sequence becomes U+FFFD.
+TEST_F(FillpointTest, F1JsonValuesThatAreNotUtf8BecomeReplacementCharacters) {
+  const std::string kBad = "\xEF\xBF\xBD";
+  struct Case {
+    std::string value;
+    std::string escaped;
+  };
+  const Case cases[] = {
+      {"\xFC", kBad},
+      {"\x00\xFC"s, "\\u0000" + kBad},
+      {"caf\xE9", "caf" + kBad},                        // Latin-1
+      {"\xC3", kBad},                                   // cut short
+      {"\xC0\xAF", kBad + kBad},                        // overlong '/'
+      {"\xED\xA0\x80", kBad + kBad + kBad},             // a surrogate
+      {"\xF4\x90\x80\x80", kBad + kBad + kBad + kBad},  // past U+10FFFF
+      {"a\x80"
+       "b\xC3\xA9",
+       "a" + kBad + "b\xC3\xA9"},  // good UTF-8 is kept
+      {"\xF0\x9F\x98\x80\xFF", "\xF0\x9F\x98\x80" + kBad},
+  };
+  for (const Case& c : cases) {
+    setIvr("V", c.value);
+    std::string body = render(R"({"name": "{{V}}", "raw": {{V}}})", Encoding::kJson);
+    EXPECT_EQ(body, R"({"name": ")" + c.escaped + R"(", "raw": ")" + c.escaped + R"("})");
+    boost::system::error_code ec;
+    boost::json::value parsed = boost::json::parse(body, ec);
+    ASSERT_FALSE(ec) << body;
+    EXPECT_EQ(std::string(parsed.at("name").as_string()), callflow::toValidUtf8(c.value));
+  }
+}
+
 TEST_F(FillpointTest, JsonStringStateFollowsEscapesInLiterals) {
   setIvr("V", "a\"b");
   // The fillpoint sits after an escaped quote: still inside the string.
@@ -721,19 +755,21 @@ TEST_F(FillpointTest, RandomValuesNeverChangeTheUrlOrBreakTheJsonBody) {
         << encoded;
     EXPECT_EQ(percentDecode(encoded), value);
 
-    if (isValidUtf8(value)) {
-      ++json_checked;
+    {
+      // A value that is not UTF-8 is sent with U+FFFD in place of its bad bytes (F-1).
+      std::string sent = callflow::toValidUtf8(value);
+      json_checked += sent == value ? 1 : 0;
       std::string json = body.render(call_);
       boost::system::error_code ec;
       boost::json::value parsed = boost::json::parse(json, ec);
       ASSERT_FALSE(ec) << json;
       ASSERT_TRUE(parsed.is_object());
       EXPECT_EQ(parsed.as_object().size(), 3u) << json;
-      EXPECT_EQ(std::string(parsed.at("field").as_string()), value);
+      EXPECT_EQ(std::string(parsed.at("field").as_string()), sent);
       EXPECT_EQ(parsed.at("n"), boost::json::value(1));
       const boost::json::value& other = parsed.at("other");
       if (other.is_string()) {
-        EXPECT_EQ(std::string(other.as_string()), value);
+        EXPECT_EQ(std::string(other.as_string()), sent);
       } else {
         EXPECT_TRUE(isJsonScalarLiteral(value)) << value;
       }
@@ -742,11 +778,32 @@ TEST_F(FillpointTest, RandomValuesNeverChangeTheUrlOrBreakTheJsonBody) {
   EXPECT_GE(json_checked, 1000);
 }
 
+// F-2 (fuzz regression result_path/json-document-huge-number): Boost.JSON reads a number past
+// the double range as infinity; it is written as 1e999 (-1e999), a JSON number that reads back
+// as the same infinity, never "inf". The same text in a spoken text and a URL every time (V9).
+TEST_F(FillpointTest, F2NumbersPastTheDoubleRangeStayJsonNumbers) {
+  setApiResult(R"({"account": {"": [1e340]}, "up": 1e400, "down": -1e400})");
+  EXPECT_EQ(render("{{GETAPI.Result.up}}"), "1e999");
+  EXPECT_EQ(render("{{GETAPI.Result.down}}"), "-1e999");
+  EXPECT_EQ(render("{{GETAPI.Result.up}}", Encoding::kUrl), "1e999");
+  std::string document = render("{{GETAPI.Result.account}}");
+  EXPECT_EQ(document, R"({"":[1e999]})");
+  boost::system::error_code ec;
+  boost::json::value again = boost::json::parse(document, ec);
+  ASSERT_FALSE(ec) << document;
+  EXPECT_EQ(again.at("").at(0), boost::json::value(HUGE_VAL));
+  std::string body =
+      render(R"({"a": {{GETAPI.Result.up}}, "b": {{GETAPI.Result.down}}})", Encoding::kJson);
+  EXPECT_EQ(body, R"({"a": 1e999, "b": -1e999})");
+  EXPECT_FALSE(boost::json::parse(body, ec).is_null());
+  EXPECT_FALSE(ec) << body;
+}
+
 TEST(AppendNumberTest, ReadsAsAPersonWouldSayIt) {
   const std::pair<double, const char*> cases[] = {
-      {100000.0, "100000"}, {42.5, "42.5"}, {-0.0, "0"},       {0.1, "0.1"},
-      {1e15, "1e+15"},      {-12.0, "-12"}, {1e308, "1e+308"}, {123456789.0, "123456789"},
-      {2.5e-7, "2.5e-07"}};
+      {100000.0, "100000"}, {42.5, "42.5"},      {-0.0, "0"},           {0.1, "0.1"},
+      {1e15, "1e+15"},      {-12.0, "-12"},      {1e308, "1e+308"},     {123456789.0, "123456789"},
+      {2.5e-7, "2.5e-07"},  {HUGE_VAL, "1e999"}, {-HUGE_VAL, "-1e999"}, {NAN, "null"}};
   for (const auto& [value, expected] : cases) {
     std::string out;
     appendNumber(value, out);
