@@ -1,6 +1,6 @@
 # Callflow: `make run` and `make test` each do all set-up on a fresh Debian 12 machine.
 # (bench-sip: SIP calls/s, calls held with audio, RTP pacing, memory per call)
-.PHONY: all deps build web web-screenshots run test test-asan bench bench-http bench-lead-api bench-sip bench-web check-includes format format-check clean
+.PHONY: all deps build web web-screenshots run test test-asan bench bench-http bench-lead-api bench-sip bench-web fuzz fuzz-smoke reliability-report check-includes format format-check clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -60,6 +60,19 @@ bench-sip: build
 # The designer: a 200-element flow opened in headless Chromium, the validation round trip.
 bench-web: build
 	BUILD=$(BUILD) bash bench/web_load.sh
+
+# Fuzzing (RELIABILITY.md 5.6): fuzz/'s libFuzzer targets with clang 14, ASan and UBSan in
+# build-fuzz, 10 min each (smoke: 20 s each, in CI); new crashes land in fuzz/regressions/, which
+# `make test` replays.
+fuzz: deps
+	bash scripts/fuzz.sh 600
+fuzz-smoke: deps
+	bash scripts/fuzz.sh 20
+
+# The figures table of docs/RELIABILITY.md from real runs: every PROTOS-style case, 50 kill -9
+# cycles each for leads and calls, the overload and flood runs, 60 s of fuzzing a target.
+reliability-report: build
+	bash scripts/reliability_report.sh $(CALLFLOW)
 
 check-includes:
 	@bash scripts/check_includes.sh

@@ -13,6 +13,7 @@ packages=(
   libspandsp-dev  # in-band DTMF (--inband-dtmf)
   sip-tester  # SIPp: the SIP tests' caller, and `make run`'s demo caller
   clang-format
+  clang-14 libclang-rt-14-dev  # make fuzz: clang with libFuzzer, ASan and UBSan
   chromium  # the designer's browser tests (Playwright drives it; no browser download here)
 )
 

@@ -94,13 +94,15 @@ int sipfragStatus(const sip_msg* msg) {
   return status >= 200 && status <= 699 ? status : 0;
 }
 
-// A header value of digits only (blanks around it allowed), at most `max`; -1 otherwise.
+// A header value of digits only (blanks and folding around it allowed), at most `max`; -1
+// otherwise.
 long long digitsValue(pl value, long long max) {
-  while (value.l > 0 && (value.p[0] == ' ' || value.p[0] == '\t')) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (value.l > 0 && blank(value.p[0])) {
     ++value.p;
     --value.l;
   }
-  while (value.l > 0 && (value.p[value.l - 1] == ' ' || value.p[value.l - 1] == '\t')) --value.l;
+  while (value.l > 0 && blank(value.p[value.l - 1])) --value.l;
   if (value.l == 0 || value.l > 12) return -1;
   long long n = 0;
   for (std::size_t i = 0; i < value.l; ++i) {
@@ -127,7 +129,8 @@ const char* malformed(const sip_msg* msg) {
   if (const sip_hdr* cseq = sip_msg_hdr(msg, SIP_HDR_CSEQ)) {
     pl number = cseq->val;
     for (std::size_t i = 0; i < number.l; ++i) {
-      if (number.p[i] == ' ' || number.p[i] == '\t') {
+      char c = number.p[i];
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {  // folded lines too
         if (i > 0) {
           number.l = i;
           break;
