@@ -49,8 +49,10 @@ done
 # server's own Lead Web API, so that one address and port is allowed (serve and run alike).
 export CALLFLOW_ALLOW="127.0.0.1:${address##*:}"
 echo "\$ export CALLFLOW_ALLOW=$CALLFLOW_ALLOW"
+# A Transfer dials only targets the operator allows: the menu example's desks at pbx.example.com.
 serve=(serve --db "$db" --http "$address" --flows examples/flows --secrets run/secrets
-       --sip "$sip" --flow examples/flows/phone.json --prompts run/prompts)
+       --sip "$sip" --flow examples/flows/phone.json --prompts run/prompts
+       --transfer-allow 'sip:*@pbx.example.com')
 # The web designer, when it has been built (`make web`).
 if [[ -f web/dist/index.html ]]; then
   serve+=(--web web/dist)

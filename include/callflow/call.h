@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "callflow/trace.h"
+#include "callflow/transfer_policy.h"
 
 namespace boost::json {
 class value;
@@ -83,6 +84,8 @@ using SecretMap = std::map<std::string, std::string, std::less<>>;
 struct Services {
   LeadStore* leads = nullptr;
   HttpClient* http = nullptr;
+  // Where Transfer may send the call; null: anywhere (simulations without a policy).
+  const TransferPolicy* transfers = nullptr;
 };
 
 class Call {

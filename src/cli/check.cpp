@@ -11,6 +11,11 @@ namespace callflow {
 
 int runCheck(const CheckOptions& options) {
   LoadedFlow loaded = loadFlowFile(options.flow_path, elementTypes());
+  if (loaded.flow) {
+    TransferPolicy policy{options.transfer_allow};
+    checkDialTargets(*loaded.flow, options.transfer_allow.empty() ? nullptr : &policy,
+                     loaded.diagnostics);
+  }
   std::vector<Problem> problems = loaded.diagnostics.problems();
   if (loaded.flow && !options.secrets_path.empty()) {
     auto secrets = loadSecretsFile(options.secrets_path);

@@ -17,6 +17,7 @@ std::unique_ptr<Database> openDatabaseOrReport(const std::string& path, const st
 struct CheckOptions {
   std::string flow_path;
   std::string secrets_path;
+  std::vector<std::string> transfer_allow;  // given: fixed Transfer targets must match one
   bool json = false;
 };
 int runCheck(const CheckOptions& options);
@@ -34,8 +35,9 @@ struct RunOptions {
   std::vector<std::string> allow;  // outbound policy: addresses or CIDRs ApiRequest may reach
   std::vector<std::string> deny;   // and may not (169.254.0.0/16 is denied by default)
   std::string ca_file;
-  std::string leads_path;      // JSON list of leads seeding the in-memory lead store
-  std::string country = "44";  // default country code for national numbers (--db)
+  std::vector<std::string> transfer_allow;  // empty: transfers are not checked (a simulation)
+  std::string leads_path;                   // JSON list of leads seeding the in-memory lead store
+  std::string country = "44";               // default country code for national numbers (--db)
 };
 int runRun(const RunOptions& options);
 
@@ -85,9 +87,10 @@ struct ServeOptions {
   double max_cps = 0;            // new calls per second; 0: no limit
   std::string per_source = "0";  // "16/2": out-of-dialog requests per source per seconds
   double ban_seconds = 60;
-  std::vector<std::string> trusted;  // sources never limited per source (the carrier's SBC)
-  double drain_timeout = 30;         // SIGTERM: seconds live calls may go on before BYE
-  double media_timeout = 60;         // seconds without RTP from an answered caller; 0: never
+  std::vector<std::string> trusted;         // sources never limited per source (the carrier's SBC)
+  double drain_timeout = 30;                // SIGTERM: seconds live calls may go on before BYE
+  double media_timeout = 60;                // seconds without RTP from an answered caller; 0: never
+  std::vector<std::string> transfer_allow;  // patterns a Transfer's target must match
   std::string rtp_ports = "16384-32767";
   bool inband_dtmf = false;
   std::string country = "44";

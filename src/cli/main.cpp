@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
   check_command->add_option("flow", check.flow_path, "Flow JSON file")->required();
   check_command->add_option("--secrets", check.secrets_path,
                             "Secrets file (NAME=value, mode 0600): also check the secrets used");
+  check_command->add_option("--transfer-allow", check.transfer_allow,
+                            "A pattern of the server's transfer allowlist (repeatable): fixed "
+                            "Transfer targets that match none are errors");
   check_command->add_flag("--json", check.json, "Print the problems as JSON");
 
   callflow::RunOptions run;
@@ -67,6 +70,8 @@ int main(int argc, char** argv) {
   run_command->add_option("--deny", run.deny,
                           "An address, CIDR or host[:port] ApiRequest may not reach (repeatable)");
   run_command->add_option("--ca-file", run.ca_file, "CA certificates for https (PEM)");
+  run_command->add_option("--transfer-allow", run.transfer_allow,
+                          "A pattern a Transfer's target must match (repeatable; none: any)");
   run_command->add_flag("--fail-transfers", run.fail_transfers,
                         "Transfers fail (to test a Transfer's error exit)");
 
@@ -163,6 +168,10 @@ int main(int argc, char** argv) {
   serve_command->add_option("--trusted", serve.trusted,
                             "An address or CIDR range --per-source never limits, e.g. the "
                             "carrier's SBC (repeatable)");
+  serve_command->add_option(
+      "--transfer-allow", serve.transfer_allow,
+      "A number or SIP URI pattern (* any run, ? one character) a Transfer may dial, e.g. "
+      "\"+44163296????\" (repeatable; none: transfers are refused)");
   serve_command
       ->add_option("--media-timeout", serve.media_timeout,
                    "Seconds without RTP from an answered caller (not holding) before BYE; 0: "

@@ -131,6 +131,8 @@ int runRun(const RunOptions& options) {
   boost::asio::io_context loop(1);
   CurlHttpClient http(loop, std::move(http_options));
   simulation.services.http = &http;
+  TransferPolicy transfers{options.transfer_allow};
+  if (!transfers.patterns.empty()) simulation.services.transfers = &transfers;
   simulation.loop = &loop;
 
   std::string uuid = newCallUuid();

@@ -73,6 +73,7 @@ int runServe(const ServeOptions& options) {
   config.sip.limits.ban_s = options.ban_seconds;
   config.sip.limits.trusted = options.trusted;
   config.sip.media_timeout_s = options.media_timeout;
+  config.transfer_allow = options.transfer_allow;
   if (auto per_source = config.sip.limits.setPerSource(options.per_source); !per_source) {
     std::cerr << "callflow serve: --per-source: " << per_source.error().message << '\n';
     return 2;

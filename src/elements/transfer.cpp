@@ -1,6 +1,7 @@
 // Transfer: hands the call to `target`, a SIP URI or phone number (fillpoints allowed). When
 // the transfer completes the call leaves the IVR and ends here; when it fails, exit `error`
-// with `NAME.Error` saying why. Untrusted inputs: values rendered into the target.
+// with `NAME.Error` saying why. Untrusted inputs: values rendered into the target, which is
+// dialled only when it matches the operator's transfer allowlist (toll-fraud guard).
 #include "callflow/channel.h"
 #include "elements/elements.h"
 #include "flow/settings.h"
@@ -19,6 +20,14 @@ class Transfer : public Element {
     if (target.empty()) {
       result.error = "the transfer target is empty";
       co_return Exit{ExitKind::kError, -1, {}, "the transfer target is empty"};
+    }
+    const TransferPolicy* policy = call.services().transfers;
+    if (policy != nullptr && !policy->permits(target)) {
+      constexpr std::size_t kShown = 120;  // a target built from an API result may be long
+      result.error = "the transfer target \"" + target.substr(0, kShown) +
+                     (target.size() > kShown ? "...\"" : "\"") +
+                     " is not in the transfer allowlist (--transfer-allow)";
+      co_return Exit{ExitKind::kError, -1, {}, result.error};
     }
     LineStatus status = co_await line.transfer(target);
     if (status == LineStatus::kDone) {
@@ -43,6 +52,7 @@ ElementPtr loadTransfer(Settings& settings) {
     settings.problem("target", "must not be empty");
     return nullptr;
   }
+  settings.context().addDialTarget(target->source(), !target->hasFillpoints());
   return std::make_unique<Transfer>(settings.elementIndex(), std::move(*target));
 }
 

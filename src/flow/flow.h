@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "callflow/element.h"
+#include "callflow/transfer_policy.h"
 #include "flow/diagnostics.h"
 
 namespace callflow {
@@ -28,6 +29,14 @@ struct Node {
   ElementPtr element;
 };
 
+// A Transfer's target as written: the operator's transfer allowlist is checked against it
+// when the flow is checked or deployed (fixed text) and on every call (the rendering).
+struct DialTarget {
+  std::string element;
+  std::string target;  // the setting's text, fillpoints as written
+  bool fixed = true;   // no fillpoints: every call dials exactly this
+};
+
 class Flow {
  public:
   std::string name;
@@ -38,6 +47,7 @@ class Flow {
   std::vector<std::string> ivr_data_names;          // by slot
   std::vector<std::string> dynamic_names;           // by slot
   std::set<std::string, std::less<>> secret_names;  // secrets its templates read
+  std::vector<DialTarget> dial_targets;             // its Transfer targets
 
   std::optional<int> find(std::string_view element_name) const;
 };
@@ -53,5 +63,10 @@ inline constexpr std::size_t kMaxFlowBytes = 16 << 20;
 LoadedFlow loadFlow(std::string_view json_text, std::span<const ElementType> registry);
 // Reads the file first; a missing or unreadable file is an error in the diagnostics.
 LoadedFlow loadFlowFile(const std::string& path, std::span<const ElementType> registry);
+
+// The transfer allowlist's problems with `flow`, added to `diagnostics`: a fixed target that no
+// pattern of `policy` permits is an error (a null policy: not known here, nothing to check); a
+// target built from fillpoints is a warning, since only the call can tell whether it matches.
+void checkDialTargets(const Flow& flow, const TransferPolicy* policy, Diagnostics& diagnostics);
 
 }  // namespace callflow

@@ -244,6 +244,23 @@ std::optional<int> Flow::find(std::string_view element_name) const {
   return std::nullopt;
 }
 
+void checkDialTargets(const Flow& flow, const TransferPolicy* policy, Diagnostics& diagnostics) {
+  for (const DialTarget& dial : flow.dial_targets) {
+    if (!dial.fixed) {
+      diagnostics.warning(dial.element, "target",
+                          "is built from call data: the call is transferred only when the "
+                          "result matches a transfer allowlist pattern (--transfer-allow), "
+                          "else Transfer exits error");
+    } else if (policy != nullptr && !policy->permits(dial.target)) {
+      diagnostics.error(dial.element, "target",
+                        "\"" + dial.target + "\" is not in the transfer allowlist" +
+                            (policy->patterns.empty() ? " (no --transfer-allow is given: "
+                                                        "no transfer is allowed)"
+                                                      : " (--transfer-allow)"));
+    }
+  }
+}
+
 LoadedFlow loadFlow(std::string_view json_text, std::span<const ElementType> registry) {
   LoadedFlow loaded;
   Diagnostics& diagnostics = loaded.diagnostics;
@@ -457,6 +474,7 @@ LoadedFlow loadFlow(std::string_view json_text, std::span<const ElementType> reg
   flow->ivr_data_names = context.ivrDataNames();
   flow->dynamic_names = context.takeDynamicNames();
   flow->secret_names = context.secretNames();
+  flow->dial_targets = context.takeDialTargets();
   for (Node& node : flow->nodes) {
     if (node.result_code.empty()) node.result_code = flow->default_result_code;
   }

@@ -19,6 +19,7 @@
 #include "callflow/element.h"
 #include "flow/diagnostics.h"
 #include "flow/fillpoint.h"
+#include "flow/flow.h"
 
 namespace callflow {
 
@@ -134,6 +135,11 @@ class LoadContext : public PathBinder {
     return ivr_data_readers_;
   }
   std::set<std::string, std::less<>>& secretNames() { return secret_names_; }
+  // A Transfer's target (its element is the one loading), for the transfer allowlist.
+  void addDialTarget(std::string target, bool fixed) {
+    dial_targets_.push_back({names_[current_], std::move(target), fixed});
+  }
+  std::vector<DialTarget> takeDialTargets() { return std::move(dial_targets_); }
 
  private:
   Diagnostics& diagnostics_;
@@ -147,6 +153,7 @@ class LoadContext : public PathBinder {
   std::vector<std::pair<int, int>> edges_;
   std::vector<Reference> references_;
   std::set<std::string, std::less<>> secret_names_;
+  std::vector<DialTarget> dial_targets_;
   int current_ = -1;
   std::string current_key_;
 };

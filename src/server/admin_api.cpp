@@ -186,6 +186,7 @@ boost::asio::awaitable<Response> validate(ServerContext& context, const Request&
                                           const PathParams&) {
   CALLFLOW_REQUIRE(context.bearer(request, {"admin", "supervisor"}));
   LoadedFlow loaded = loadFlow(request.body, elementTypes());
+  if (loaded.flow) checkDialTargets(*loaded.flow, &context.transfers, loaded.diagnostics);
   co_return Response::json(
       200, boost::json::object{{"valid", !loaded.diagnostics.hasErrors()},
                                {"problems", problemsToJson(loaded.diagnostics.problems())}});
@@ -243,6 +244,8 @@ boost::asio::awaitable<Response> putFlow(ServerContext& context, const Request& 
                                      secret + "); save it as a draft until it is");
       }
     }
+    // A fixed Transfer target outside the allowlist would fail on every call (toll-fraud guard).
+    checkDialTargets(*loaded.flow, &context.transfers, loaded.diagnostics);
     if (loaded.diagnostics.hasErrors()) co_return flowProblems(loaded.diagnostics);
   }
   Result<int> version = 0;
@@ -351,6 +354,7 @@ boost::asio::awaitable<Response> runTestCall(ServerContext& context,
   call.setSecrets(&context.secrets);
   call.services().leads = &leads;
   call.services().http = &context.http;
+  call.services().transfers = &context.transfers;
   ScriptChannel line(std::move(script));
   // The record exists from the start (status open): a call cut short by a crash is closed as
   // interrupted at the next start rather than lost.

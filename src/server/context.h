@@ -62,6 +62,9 @@ struct ServerContext {
   // More /metrics series (Prometheus text) from parts the registry does not hold: the SIP
   // side's live calls, limits and rejections. Called on the loop; null: none.
   std::function<std::string()> extra_metrics;
+  // Where a Transfer may send a call (--transfer-allow): SIP calls, test calls and the
+  // designer's test calls alike; no pattern, no transfer. Fixed targets are checked on save.
+  TransferPolicy transfers;
 
   // Queues a call record for the writer (begin: the record of a call that starts, status open;
   // else its final record). A failed write is logged and counted, never silent.

@@ -541,6 +541,7 @@ std::variant<std::unique_ptr<CallTest>, Response> prepareCallTest(ServerContext&
   test->call->trace().detail = true;
   test->call->services().leads = test->leads.get();
   test->call->services().http = &context.http;
+  test->call->services().transfers = &context.transfers;
   test->line = std::make_unique<ScriptChannel>(std::move(options->script));
   return test;
 }

@@ -235,6 +235,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::start(boost::asio::io_context& loo
       parts->secrets,
       *parts->http,
       {}});
+  parts->context->transfers.patterns = config.transfer_allow;
   parts->context->record_write_failures = parts->metrics.counter(
       "callflow_record_write_failures_total",
       "Call records lost: the database refused them and the spool could not keep them.");
@@ -260,6 +261,13 @@ Result<std::unique_ptr<ServerApp>> ServerApp::start(boost::asio::io_context& loo
                   << "}}, which is not configured (--secrets FILE or CALLFLOW_SECRET_" << name
                   << ")\n";
       }
+    }
+    Diagnostics dialling;
+    checkDialTargets(*loaded.flow, &parts->context->transfers, dialling);
+    for (const Problem& p : dialling.problems()) {
+      if (p.severity != Problem::Severity::kError) continue;
+      std::cerr << "callflow serve: flow \"" << stored.name << "\": " << p.text()
+                << "; its calls take that Transfer's error exit\n";
     }
     std::cerr << "callflow serve: flow \"" << stored.name << "\" version " << stored.version
               << " is live\n";

@@ -35,6 +35,7 @@ struct ServeConfig {
   std::vector<std::string> deny;
   std::string allow_env;
   std::string ca_file;
+  std::vector<std::string> transfer_allow;  // the transfer allowlist's patterns
   // SIP (`--sip`): off when sip.listen is empty. --flow and --route name files or flows.
   SipConfig sip;
   std::string sip_flow;

@@ -118,6 +118,7 @@ struct SipCalls::Impl : sip::CallEvents {
     call->call.setSecrets(&context.secrets);
     call->call.services().leads = &call->leads;
     call->call.services().http = &context.http;
+    call->call.services().transfers = &context.transfers;
     CallRecord& opening = call->opening;
     opening.uuid = newCallUuid();
     opening.started_ms = nowMs();

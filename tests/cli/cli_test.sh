@@ -306,5 +306,22 @@ CALLFLOW_SECRET_LEAD_API_PASSWORD=x \
 check "policy: a bad --allow rule: exit 2" status_is 2
 check "policy: a bad --allow rule is named" err_has '"not a host"'
 
+# --- The transfer allowlist (--transfer-allow) ----------------------------------------------------
+
+menu=$root/examples/flows/menu.json
+run "$callflow" run "$menu" --digits 1 --json
+check "transfer: without --transfer-allow, run simulates the transfer" json_ok \
+  'd["transfers"] == ["sip:sales@pbx.example.com"]'
+run "$callflow" run "$menu" --digits 1 --json --transfer-allow 'sip:support@pbx.example.com'
+check "transfer: a target outside --transfer-allow takes the error exit, not dialled" json_ok \
+  'd["transfers"] == [] and "not in the transfer allowlist" in json.dumps(d["steps"])'
+run "$callflow" run "$menu" --digits 1 --json --transfer-allow 'sip:*@pbx.example.com'
+check "transfer: a target matching a pattern is dialled" json_ok \
+  'd["transfers"] == ["sip:sales@pbx.example.com"]'
+run "$callflow" check "$menu" --transfer-allow 'sip:sales@pbx.example.com'
+check "transfer: check --transfer-allow: exit 2" status_is 2
+check "transfer: check names the element and key of a fixed target outside it" \
+  err_has 'key "target": "sip:support@pbx.example.com" is not in the transfer allowlist'
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -566,27 +566,51 @@ def f19_rows(server, work, good):
                     read_input("f19_undefined_secret.json"), ["NOPE"], good)
 
 
-# The transfer allowlist (issue #8, item 5) is not built yet: until it is, these rows are
-# reported as notes with what happens today, not failed. Set CALLFLOW_TEST_F23=1 to assert them.
-F23_ASSERTED = os.environ.get("CALLFLOW_TEST_F23") == "1"
+# The server's transfer allowlist (F23): the patterns the F-row server is started with.
+TRANSFER_ALLOW = ["sip:+44163296????@gw.example.net", "sip:*@pbx.example.com"]
 
 
 def f23_rows(server):
-    for stem, row in (("f23_transfer_premium", "F23 Transfer to a target outside the allowlist"),
-                      ("f23_transfer_fillpoint", "F23 Transfer target built from a fillpoint")):
-        path = os.path.join(INPUTS, stem + ".json")
-        status, out, err = cli("check", path)
-        refused = status == 2 and 'key "target"' in err
-        if F23_ASSERTED:
-            t.check("%s: check refuses it naming key \"target\"" % row, refused,
-                    (status, out, err))
-        elif not refused:
-            t.note("%s: not refused yet (no transfer allowlist): check exits %d" % (row, status))
-        status, _, reply = server.api("PUT", "/flows/HostileTransfer", read_input(stem + ".json"))
-        if F23_ASSERTED:
-            t.check("%s: upload refused (4xx)" % row, 400 <= status < 500, (status, reply[:400]))
-        elif not 400 <= status < 500:
-            t.note("%s: not refused yet (no transfer allowlist): upload answers %d" % (row, status))
+    row = "F23 Transfer to a fixed target outside the allowlist"
+    path = os.path.join(INPUTS, "f23_transfer_premium.json")
+    status, out, err = cli("check", path)
+    t.check("%s: check without the server's allowlist accepts it (exit 0)" % row,
+            status == 0, (status, out, err))
+    allow = []
+    for pattern in TRANSFER_ALLOW:
+        allow += ["--transfer-allow", pattern]
+    status, out, err = cli("check", path, *allow)
+    t.check("%s: check --transfer-allow refuses it naming element \"A\", key \"target\"" % row,
+            status == 2 and 'element "A": key "target"' in err and "allowlist" in err,
+            (status, out, err))
+    status, _, reply = server.api("PUT", "/flows/HostileTransfer", read_input("f23_transfer_premium.json"))
+    text = problem_text(reply)
+    t.check("%s: upload refused (422) naming key \"target\" and the allowlist" % row,
+            status == 422 and 'key "target"' in text and "allowlist" in text, (status, text[:600]))
+
+    row = "F23 Transfer target built from a fillpoint"
+    path = os.path.join(INPUTS, "f23_transfer_fillpoint.json")
+    status, out, err = cli("check", path)
+    t.check("%s: check warns on key \"target\" (exit 0)" % row,
+            status == 0 and 'warning: element "A": key "target"' in err, (status, out, err))
+    status, _, reply = server.api("PUT", "/flows/HostileTransfer",
+                                  read_input("f23_transfer_fillpoint.json"))
+    t.check("%s: upload deployed with the warning" % row,
+            status == 200 and 'key "target"' in problem_text(reply), (status, reply[:600]))
+    # The caller's number decides the target: only the allowlisted range is dialled.
+    for caller, dialled in (("+441632960001", True), ("+882100000001", False),
+                            ("+44163296000", False), ("+4416329600@x", False)):
+        status, _, reply = server.api("POST", "/flows/HostileTransfer/calls",
+                                      json.dumps({"from": caller}))
+        trace = (as_json(reply) or {}).get("trace") or {}
+        transfers = trace.get("transfers")
+        if dialled:
+            ok = status == 200 and transfers == ["sip:%s@gw.example.net" % caller]
+        else:
+            ok = status == 200 and transfers == [] and "allowlist" in json.dumps(trace)
+        t.check("%s: a call from %r is %s" % (row, caller, "transferred" if dialled else
+                                              "not transferred (error exit)"),
+                ok, (status, reply[:800]))
 
 
 # --- V rows ------------------------------------------------------------------------------------
@@ -1113,9 +1137,12 @@ def main():
         with open(secrets, "w") as f:
             f.write("API_KEY=%s\n" % SECRET_VALUE)
         os.chmod(secrets, 0o600)
+        transfer_allow = []
+        for pattern in TRANSFER_ALLOW:
+            transfer_allow += ["--transfer-allow", pattern]
         server = Server(work, "serve", ["--secrets", secrets,
                                         "--allow", "127.0.0.1:%d" % echo.port,
-                                        "--allow", "127.0.0.1:%d" % recorder.port])
+                                        "--allow", "127.0.0.1:%d" % recorder.port] + transfer_allow)
         # A6 runs alongside everything else: it takes the header timeout (30 s) to end.
         slow = threading.Thread(target=a6_slowloris, args=(server.port, slow_result), daemon=True)
         slow.start()

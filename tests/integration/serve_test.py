@@ -1462,7 +1462,8 @@ def main():
         c.admin = c.sup = c.agent = "Bearer none"
         c.prompts_dir, c.web_dir = media_api_checks.make_dirs(work)
         c.server = Server(work, c.db, c.port, c.flows_dir, c.secrets,
-                          ["--prompts", c.prompts_dir, "--web", c.web_dir])
+                          ["--prompts", c.prompts_dir, "--web", c.web_dir,
+                           "--transfer-allow", "sip:*@example.com"])
         try:
             setup(c)
             if start_checks(c):

@@ -194,6 +194,9 @@ class Server:
                 "--rtp-ports", self.rtp_ports]
         for rule in self.allow:
             argv += ["--allow", rule]
+        # The transfer allowlist: the targets of the transfer flows, not transfer_denied's.
+        for pattern in ("sip:desk@example.com", "sip:agent@example.com"):
+            argv += ["--transfer-allow", pattern]
         for number, path in self.routes:
             argv += ["--route", "%s=%s" % (number, path)]
         return argv
@@ -324,6 +327,10 @@ def cases():
         Case("Transfer by REFER, sipfrag 486", "refer_busy.xml", "answer_refer.xml", "7008",
              flow="transfer_refer.json",
              keys={"target": "sip:agent@example.com"},
+             record={"status": "completed", "resultCode": "transfer-failed", "hungUpBy": "flow",
+                     "path": ["Hello", "Xfer", "Failed", "FailedBye"]}),
+        Case("Transfer outside the allowlist: no REFER, the error exit", "full_call.xml",
+             "answer_play_bye.xml", "7017", flow="transfer_denied.json",
              record={"status": "completed", "resultCode": "transfer-failed", "hungUpBy": "flow",
                      "path": ["Hello", "Xfer", "Failed", "FailedBye"]}),
         Case("barge-in: a digit stops the Menu prompt", "menu_dtmf.xml", None, "7014",

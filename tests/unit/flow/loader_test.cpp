@@ -576,6 +576,94 @@ TEST(LoaderTest, SampleProblemsAreReportedWithFlowErrors) {
             "test response of GETAPI has no \"tier\"\n");
 }
 
+// --- The transfer allowlist ---------------------------------------------------------------------
+
+TEST(TransferPolicyTest, PatternsMatchTheWholeTarget) {
+  EXPECT_TRUE(TransferPolicy::matches("+44163296????", "+441632960001"));
+  EXPECT_FALSE(TransferPolicy::matches("+44163296????", "+4416329600011"));
+  EXPECT_FALSE(TransferPolicy::matches("+44163296????", "+44163296001"));
+  EXPECT_TRUE(TransferPolicy::matches("sip:*@pbx.example.com", "sip:sales@pbx.example.com"));
+  // A wildcard never spans the characters of a URI's structure.
+  EXPECT_FALSE(TransferPolicy::matches("sip:*@pbx.example.com",
+                                       "sip:+882100@premium.example.net;x=@pbx.example.com"));
+  EXPECT_FALSE(TransferPolicy::matches("sip:*@pbx.example.com", "sip:a%40b@pbx.example.com"));
+  EXPECT_FALSE(TransferPolicy::matches("+44?", "+44@"));
+  EXPECT_TRUE(TransferPolicy::matches("sip:*@*.example.com", "sip:1*2#@a.b.example.com"));
+  EXPECT_TRUE(TransferPolicy::matches("tel:+44*", "tel:+44"));
+  EXPECT_FALSE(TransferPolicy::matches("sip:*@pbx.example.com", "sip:a@pbx.example.com.evil"));
+  EXPECT_TRUE(TransferPolicy::matches("*", ""));
+  EXPECT_TRUE(TransferPolicy::matches("a*b*c", "aXXbYYbc"));
+  EXPECT_FALSE(TransferPolicy::matches("", "x"));
+  EXPECT_TRUE(TransferPolicy::matches("", ""));
+  TransferPolicy none;
+  EXPECT_FALSE(none.permits("sip:desk@example.com"));
+  TransferPolicy two{{"100?", "sip:*@pbx.example.com"}};
+  EXPECT_TRUE(two.permits("1001"));
+  EXPECT_TRUE(two.permits("sip:x@pbx.example.com"));
+  EXPECT_FALSE(two.permits("10011"));
+}
+
+constexpr std::string_view kTransfers = R"({
+  "format": 1, "name": "Xfer", "start": "Ask",
+  "elements": [
+    {"name": "Ask", "type": "CaptureDigits", "prompt": {"text": "Extension?"}, "maxDigits": 4,
+     "next": {"output": "ToDigits"}},
+    {"name": "ToDigits", "type": "Transfer", "target": "sip:{{Ask.Result}}@pbx.example.com",
+     "next": {"error": "ToDesk"}},
+    {"name": "ToDesk", "type": "Transfer", "target": "sip:desk@pbx.example.com",
+     "next": {"error": "Premium"}},
+    {"name": "Premium", "type": "Transfer", "target": "+882100000001"}
+  ]
+})";
+
+TEST(TransferPolicyTest, FixedTargetsOutsideTheAllowlistAreErrorsAndBuiltOnesWarnings) {
+  LoadedFlow loaded = load(kTransfers);
+  ASSERT_TRUE(loaded.flow) << joined(loaded);
+  ASSERT_EQ(loaded.flow->dial_targets.size(), 3u);
+  EXPECT_FALSE(loaded.flow->dial_targets[0].fixed);
+  EXPECT_EQ(loaded.flow->dial_targets[2].element, "Premium");
+
+  Diagnostics unknown;  // no policy known (check without --transfer-allow): warnings only
+  checkDialTargets(*loaded.flow, nullptr, unknown);
+  EXPECT_FALSE(unknown.hasErrors());
+  ASSERT_EQ(unknown.problems().size(), 1u);
+  EXPECT_EQ(unknown.problems()[0].element, "ToDigits");
+  EXPECT_EQ(unknown.problems()[0].key, "target");
+
+  TransferPolicy policy{{"sip:*@pbx.example.com"}};
+  Diagnostics checked;
+  checkDialTargets(*loaded.flow, &policy, checked);
+  ASSERT_EQ(checked.errorCount(), 1);
+  EXPECT_EQ(checked.problems()[1].text(),
+            "element \"Premium\": key \"target\": \"+882100000001\" is not in the transfer "
+            "allowlist (--transfer-allow)");
+
+  TransferPolicy none;
+  Diagnostics refused;
+  checkDialTargets(*loaded.flow, &none, refused);
+  EXPECT_EQ(refused.errorCount(), 2);
+}
+
+TEST(TransferPolicyTest, ARenderedTargetOutsideTheAllowlistTakesTheErrorExit) {
+  LoadedFlow loaded = load(kTransfers);
+  ASSERT_TRUE(loaded.flow) << joined(loaded);
+  TransferPolicy policy{{"sip:1???@pbx.example.com"}};
+  Simulation simulation;
+  simulation.services.transfers = &policy;
+  simulation.caller.digits = {"9#"};  // "sip:9@pbx..." matches no pattern; desk, premium neither
+  Call call = simulate(*loaded.flow, simulation);
+  EXPECT_TRUE(call.trace().transfers.empty());
+  EXPECT_EQ(call.result(1).error,
+            "the transfer target \"sip:9@pbx.example.com\" is not in the transfer allowlist "
+            "(--transfer-allow)");
+  EXPECT_TRUE(call.result(3).ran);
+
+  simulation.caller.digits = {"1234#"};
+  Call allowed = simulate(*loaded.flow, simulation);
+  ASSERT_EQ(allowed.trace().transfers.size(), 1u);
+  EXPECT_EQ(allowed.trace().transfers[0], "sip:1234@pbx.example.com");
+}
+
 // --- Robustness --------------------------------------------------------------------------------
 
 void checkLoadedFlowIsConsistent(const Flow& flow) {
