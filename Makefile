@@ -1,6 +1,6 @@
 # Callflow: `make run` and `make test` each do all set-up on a fresh Debian 12 machine.
 # (bench-sip: SIP calls/s, calls held with audio, RTP pacing, memory per call)
-.PHONY: all deps build web web-screenshots run test test-asan bench bench-http bench-lead-api bench-sip bench-web fuzz fuzz-smoke reliability-report check-includes format format-check clean
+.PHONY: all deps build web web-screenshots run test test-asan bench bench-http bench-lead-api bench-sip bench-web fuzz fuzz-smoke soak reliability-report check-includes format format-check clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -68,6 +68,14 @@ fuzz: deps
 	bash scripts/fuzz.sh 600
 fuzz-smoke: deps
 	bash scripts/fuzz.sh 20
+
+# An hour of calls through `serve --sip` (greeting, ApiRequest, read-back, hang-up) and the slope
+# of the server's RSS after warm-up; not in CI. SOAK_SECONDS=600 for a shorter run.
+SOAK_SECONDS ?= 3600
+SOAK_RATE ?= 5
+SOAK_CONCURRENT ?= 40
+soak: build
+	python3 tests/reliability/soak.py $(CALLFLOW) . $(SOAK_SECONDS) $(SOAK_RATE) $(SOAK_CONCURRENT)
 
 # The figures table of docs/RELIABILITY.md from real runs: every PROTOS-style case, 50 kill -9
 # cycles each for leads and calls, the overload and flood runs, 60 s of fuzzing a target.

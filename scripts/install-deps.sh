@@ -14,6 +14,7 @@ packages=(
   sip-tester  # SIPp: the SIP tests' caller, and `make run`'s demo caller
   clang-format
   clang-14 libclang-rt-14-dev  # make fuzz: clang with libFuzzer, ASan and UBSan
+  faketime  # row P9: the wall clock jumped under a running server (libfaketime)
   chromium  # the designer's browser tests (Playwright drives it; no browser download here)
 )
 

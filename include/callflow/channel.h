@@ -73,6 +73,8 @@ class Channel {
   virtual boost::asio::awaitable<LineStatus> transfer(std::string_view target) = 0;
   // The flow ends the call.
   virtual boost::asio::awaitable<void> hangup() = 0;
+  // Why the last say/play/... returned kFailed, for the trace; empty when not known.
+  virtual std::string_view failure() const { return {}; }
 
   // A line whose caller can hang up while an element runs (a real call) returns true, and
   // untilHangup() completes when the caller has gone (or at once if already). The Runner then

@@ -31,6 +31,9 @@ struct Exit {
   int target = -1;
   std::string_view label;
   std::string_view note;
+  // kError only: a failure the flow may leave unwired (a sentence that could not be spoken).
+  // Without an `error` entry in `next` the call goes on by `output` rather than ending.
+  bool or_output = false;
 };
 
 class Element {

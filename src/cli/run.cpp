@@ -136,12 +136,12 @@ int runRun(const RunOptions& options) {
   simulation.loop = &loop;
 
   std::string uuid = newCallUuid();
-  std::int64_t started_ms = nowMs();
+  const CallClock clock = CallClock::now();
   Call call = simulate(flow, simulation);
   if (database) {
     // The record, redacted like the trace; written before the trace is printed, so a caller of
     // `callflow run` can read it from the database as soon as the command ends.
-    CallRecord record = completedCallRecord(flow, call, uuid, started_ms, nowMs(), 0);
+    CallRecord record = completedCallRecord(flow, call, uuid, clock.started_ms, clock.endedMs(), 0);
     Result<void> written;
     database->runSync([&](Database& db) { written = db.finishCall(record); });
     if (!written) {

@@ -118,7 +118,7 @@ int runServe(const ServeOptions& options) {
   std::thread watchdog;
   bool stopping = false;  // loop thread
   boost::asio::signal_set signals(loop, SIGINT, SIGTERM);
-  boost::asio::signal_set hangups(loop, SIGHUP);  // not a stop: said and ignored
+  boost::asio::signal_set hangups(loop, SIGHUP);  // not a stop: flows are reloaded
   boost::asio::steady_timer drain_timer(loop);
   auto stop_now = [&](const std::string& why) {
     if (stopping) return;
@@ -178,8 +178,13 @@ int runServe(const ServeOptions& options) {
   std::function<void(const boost::system::error_code&, int)> on_hangup =
       [&](const boost::system::error_code& ec, int) {
         if (ec) return;
-        std::cerr << "callflow serve: SIGHUP ignored: a new flow version goes live when saved "
-                     "(admin API, designer), and live calls keep theirs\n";
+        if (stopping || draining) {
+          std::cerr << "callflow serve: SIGHUP ignored while stopping\n";
+        } else {
+          std::cerr << "callflow serve: SIGHUP: reloading flows (live calls keep their "
+                       "version)\n";
+          (*app)->reloadFlows();
+        }
         hangups.async_wait(on_hangup);
       };
   hangups.async_wait(on_hangup);

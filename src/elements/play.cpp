@@ -1,4 +1,5 @@
-// Play: plays the element's `phrase`, the audio files in order. Exit: output.
+// Play: plays the element's `phrase`, the audio files in order. Exits: output, and error when a
+// file cannot be played (missing, unreadable); an unwired error goes on by output.
 #include "elements/elements.h"
 #include "engine/line_ops.h"
 #include "flow/settings.h"
@@ -8,14 +9,16 @@ namespace {
 
 class Play : public Element {
  public:
-  explicit Play(std::vector<std::string> files) : files_(std::move(files)) {}
+  Play(int index, std::vector<std::string> files) : index_(index), files_(std::move(files)) {}
 
   boost::asio::awaitable<Exit> run(Call& call, Channel& line) const override {
-    co_await playFiles(call, line, files_);
+    LineStatus status = co_await playFiles(call, line, files_);
+    if (status == LineStatus::kFailed) co_return lineFailure(call.result(index_), line, "audio");
     co_return Exit{ExitKind::kOutput};
   }
 
  private:
+  int index_;
   std::vector<std::string> files_;
 };
 
@@ -26,7 +29,7 @@ ElementPtr loadPlay(Settings& settings) {
     settings.problem("phrase", "Play needs at least one audio file in \"phrase\"");
     return nullptr;
   }
-  return std::make_unique<Play>(settings.phrase());
+  return std::make_unique<Play>(settings.elementIndex(), settings.phrase());
 }
 
 }  // namespace callflow

@@ -1,4 +1,6 @@
-// TextToSpeech: says `text` (fillpoints rendered per call) in `voice`. Exit: output.
+// TextToSpeech: says `text` (fillpoints rendered per call) in `voice`. Exits: output, and error
+// when the speech cannot be made (the line says why: a rendered text over the engine's limit,
+// no engine); an unwired error goes on by output, so the caller is never dropped for it.
 // Untrusted inputs: the values rendered into the text (caller data, API results), which are
 // only spoken, never interpreted.
 #include "elements/elements.h"
@@ -12,17 +14,19 @@ constexpr std::size_t kMaxTextLength = 4096;
 
 class TextToSpeech : public Element {
  public:
-  TextToSpeech(Template text, std::string voice)
-      : text_(std::move(text)), voice_(std::move(voice)) {}
+  TextToSpeech(int index, Template text, std::string voice)
+      : index_(index), text_(std::move(text)), voice_(std::move(voice)) {}
 
   boost::asio::awaitable<Exit> run(Call& call, Channel& line) const override {
     std::vector<Template::Part> parts;
     std::string text = text_.renderParts(call, parts);
-    co_await sayParts(call, line, std::move(text), parts, voice_);
+    LineStatus status = co_await sayParts(call, line, std::move(text), parts, voice_);
+    if (status == LineStatus::kFailed) co_return lineFailure(call.result(index_), line, "speech");
     co_return Exit{ExitKind::kOutput};
   }
 
  private:
+  int index_;
   Template text_;
   std::string voice_;
 };
@@ -37,7 +41,8 @@ ElementPtr loadTextToSpeech(Settings& settings) {
     return nullptr;
   }
   if (!text) return nullptr;
-  return std::make_unique<TextToSpeech>(std::move(*text), std::move(voice));
+  return std::make_unique<TextToSpeech>(settings.elementIndex(), std::move(*text),
+                                        std::move(voice));
 }
 
 }  // namespace callflow

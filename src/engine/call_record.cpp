@@ -15,6 +15,19 @@ std::string newCallUuid() {
   return boost::uuids::to_string(generate());
 }
 
+CallClock CallClock::now() {
+  return {std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count(),
+          std::chrono::steady_clock::now()};
+}
+
+std::int64_t CallClock::endedMs() const {
+  return started_ms + std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
+}
+
 CallRecord completedCallRecord(const Flow& flow, const Call& call, std::string uuid,
                                std::int64_t started_ms, std::int64_t ended_ms, int flow_version) {
   const Trace& trace = call.trace();

@@ -33,6 +33,13 @@ boost::asio::awaitable<LineStatus> playFiles(Call& call, Channel& line,
   co_return status;
 }
 
+Exit lineFailure(ElementResult& result, const Channel& line, std::string_view what) {
+  std::string_view why = line.failure();
+  result.error = "the " + std::string(what) + " could not be played" +
+                 (why.empty() ? std::string() : ": " + std::string(why));
+  return Exit{.kind = ExitKind::kError, .note = result.error, .or_output = true};
+}
+
 boost::asio::awaitable<DigitResult> askForDigits(Call& call, Channel& line, DigitRequest request) {
   if (!request.prompt_text.empty()) call.trace().said.emplace_back(request.prompt_text);
   for (const std::string& file : request.prompt_files) call.trace().played.push_back(file);

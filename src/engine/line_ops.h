@@ -8,6 +8,7 @@
 
 #include "callflow/call.h"
 #include "callflow/channel.h"
+#include "callflow/element.h"
 #include "flow/fillpoint.h"
 
 namespace callflow {
@@ -22,5 +23,9 @@ boost::asio::awaitable<LineStatus> playFiles(Call& call, Channel& line,
                                              std::span<const std::string> files);
 // Records the prompt (text said, files played), then collects.
 boost::asio::awaitable<DigitResult> askForDigits(Call& call, Channel& line, DigitRequest request);
+
+// The exit of an element whose `what` ("speech", "audio") the line could not give: `error`, or
+// `output` when the flow leaves error unwired; `result.error` and the note say why.
+Exit lineFailure(ElementResult& result, const Channel& line, std::string_view what);
 
 }  // namespace callflow

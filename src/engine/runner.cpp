@@ -98,6 +98,9 @@ boost::asio::awaitable<void> runCall(const Flow& flow, Call& call, Channel& line
       if (next < 0 && exit.kind == ExitKind::kTimeout) {
         next = node.next[static_cast<std::size_t>(ExitKind::kError)];
       }
+      if (next < 0 && exit.kind == ExitKind::kError && exit.or_output) {
+        next = node.next[static_cast<std::size_t>(ExitKind::kOutput)];
+      }
     }
     if (next < 0) {
       endCall(flow, call, current, HungUpBy::kFlow);

@@ -557,6 +557,10 @@ asio::awaitable<HttpResponse> sendOnce(CurlHttpClient::Impl& impl, const HttpReq
       response.failure = HttpResponse::Failure::kConnect;
       response.error = "could not resolve the host";
       break;
+    case CURLE_ABORTED_BY_CALLBACK:  // only set above: nobody waits for the answer any more
+      response.failure = HttpResponse::Failure::kOther;
+      response.error = "cancelled: the call ended (hang-up or shutdown) before the answer came";
+      break;
     default:
       response.failure = HttpResponse::Failure::kOther;
       response.error = exchange.error_buffer[0] != '\0' ? exchange.error_buffer

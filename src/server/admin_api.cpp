@@ -358,9 +358,10 @@ boost::asio::awaitable<Response> runTestCall(ServerContext& context,
   ScriptChannel line(std::move(script));
   // The record exists from the start (status open): a call cut short by a crash is closed as
   // interrupted at the next start rather than lost.
+  const CallClock clock = CallClock::now();
   CallRecord opening;
   opening.uuid = newCallUuid();
-  opening.started_ms = nowMs();
+  opening.started_ms = clock.started_ms;
   opening.status = "open";
   opening.from = toValidUtf8(from);
   opening.to = toValidUtf8(to);
@@ -371,8 +372,8 @@ boost::asio::awaitable<Response> runTestCall(ServerContext& context,
   co_await runCall(*flow, call, line);
   context.calls.record(*flow, call);
   boost::json::object trace = traceToJson(*flow, call);
-  context.storeRecord(completedCallRecord(*flow, call, uuid, opening.started_ms, nowMs(), version),
-                      false);
+  context.storeRecord(
+      completedCallRecord(*flow, call, uuid, clock.started_ms, clock.endedMs(), version), false);
   co_return Response::json(
       200,
       boost::json::object{{"uuid", uuid}, {"flowVersion", version}, {"trace", std::move(trace)}});

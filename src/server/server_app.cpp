@@ -31,6 +31,8 @@ struct ServerApp::Parts {
   Router router;
   std::unique_ptr<HttpServer> server;
   std::unique_ptr<SipCalls> sip;
+  std::string flows_dir;                // --flows: deployed again on SIGHUP
+  std::vector<std::string> flow_files;  // --flow FILE, --route NUMBER=FILE: so are they
 };
 
 namespace {
@@ -115,19 +117,63 @@ Result<void> deployDirectory(const std::string& dir, DbWorker& writer) {
   return {};
 }
 
+// Whether a flow named on the command line is a file (else the name of a stored flow).
+bool isFlowFile(const std::string& value) {
+  std::error_code ec;
+  return value.ends_with(".json") || std::filesystem::is_regular_file(value, ec);
+}
+
 // A flow named on the command line (--flow FILE, --route NUMBER=FILE|NAME): a file is
 // deployed and must load; anything else is taken as the name of a stored flow.
 Result<std::string> flowArgument(const std::string& option, const std::string& value,
                                  DbWorker& writer) {
-  std::error_code ec;
-  bool file = value.ends_with(".json") || std::filesystem::is_regular_file(value, ec);
-  if (!file) return value;
+  if (!isFlowFile(value)) return value;
   auto name = deployFile(value, writer);
   if (!name) return fail(name.error().code, option + ": " + name.error().message);
   if (name->empty()) {
     return fail(ErrorCode::kInvalidArgument, option + " " + value + ": the flow has errors");
   }
   return name;
+}
+
+// The newest version of every stored flow that is not a draft goes live (a flow with only
+// drafts is not deployed). A flow whose live version is already that one is left as it is; calls
+// running an older version keep it (they hold its Flow).
+Result<void> goLive(ServerApp::Parts& parts) {
+  auto flows = parts.reader->listLiveFlows();
+  if (!flows) return flows.error();
+  for (const FlowVersion& stored : *flows) {
+    if (auto it = parts.context->flows.find(stored.name);
+        it != parts.context->flows.end() && it->second.version == stored.version) {
+      continue;
+    }
+    LoadedFlow loaded = loadFlow(stored.body, elementTypes());
+    if (!loaded.flow) {
+      std::cerr << "callflow serve: flow \"" << stored.name << "\" version " << stored.version
+                << " no longer loads; it is not live:\n";
+      for (const Problem& p : loaded.diagnostics.problems()) std::cerr << "  " << p.text() << '\n';
+      continue;
+    }
+    addSecretsFromEnvironment(loaded.flow->secret_names, parts.secrets);
+    for (const std::string& name : loaded.flow->secret_names) {
+      if (parts.secrets.find(name) == parts.secrets.end()) {
+        std::cerr << "callflow serve: flow \"" << stored.name << "\" uses {{secret." << name
+                  << "}}, which is not configured (--secrets FILE or CALLFLOW_SECRET_" << name
+                  << ")\n";
+      }
+    }
+    Diagnostics dialling;
+    checkDialTargets(*loaded.flow, &parts.context->transfers, dialling);
+    for (const Problem& p : dialling.problems()) {
+      if (p.severity != Problem::Severity::kError) continue;
+      std::cerr << "callflow serve: flow \"" << stored.name << "\": " << p.text()
+                << "; its calls take that Transfer's error exit\n";
+    }
+    std::cerr << "callflow serve: flow \"" << stored.name << "\" version " << stored.version
+              << " is live\n";
+    parts.context->flows[stored.name] = DeployedFlow{loaded.flow, stored.version};
+  }
+  return {};
 }
 
 }  // namespace
@@ -155,6 +201,22 @@ void ServerApp::drain() {
 int ServerApp::liveCalls() const { return parts_->sip ? parts_->sip->liveCalls() : 0; }
 
 std::uint16_t ServerApp::sipPort() const { return parts_->sip ? parts_->sip->port() : 0; }
+
+void ServerApp::reloadFlows() {
+  if (!parts_->flows_dir.empty()) {
+    if (auto deployed = deployDirectory(parts_->flows_dir, *parts_->writer); !deployed) {
+      std::cerr << "callflow serve: reload: " << deployed.error().message << '\n';
+    }
+  }
+  for (const std::string& file : parts_->flow_files) {
+    if (auto deployed = deployFile(file, *parts_->writer); !deployed) {
+      std::cerr << "callflow serve: reload: " << deployed.error().message << '\n';
+    }
+  }
+  if (auto live = goLive(*parts_); !live) {
+    std::cerr << "callflow serve: reload: " << live.error().message << '\n';
+  }
+}
 
 void ServerApp::flushDatabase() {
   parts_->writer->runSync([](Database&) {});
@@ -242,36 +304,11 @@ Result<std::unique_ptr<ServerApp>> ServerApp::start(boost::asio::io_context& loo
   parts->media = std::make_unique<MediaApi>(config.prompts_dir);
   parts->context->prompts = parts->media->prompts();
 
-  // The newest version of every stored flow that is not a draft goes live (a flow with only
-  // drafts is not deployed).
-  auto flows = parts->reader->listLiveFlows();
-  if (!flows) return flows.error();
-  for (const FlowVersion& stored : *flows) {
-    LoadedFlow loaded = loadFlow(stored.body, elementTypes());
-    if (!loaded.flow) {
-      std::cerr << "callflow serve: flow \"" << stored.name << "\" version " << stored.version
-                << " no longer loads; it is not live:\n";
-      for (const Problem& p : loaded.diagnostics.problems()) std::cerr << "  " << p.text() << '\n';
-      continue;
-    }
-    addSecretsFromEnvironment(loaded.flow->secret_names, parts->secrets);
-    for (const std::string& name : loaded.flow->secret_names) {
-      if (parts->secrets.find(name) == parts->secrets.end()) {
-        std::cerr << "callflow serve: flow \"" << stored.name << "\" uses {{secret." << name
-                  << "}}, which is not configured (--secrets FILE or CALLFLOW_SECRET_" << name
-                  << ")\n";
-      }
-    }
-    Diagnostics dialling;
-    checkDialTargets(*loaded.flow, &parts->context->transfers, dialling);
-    for (const Problem& p : dialling.problems()) {
-      if (p.severity != Problem::Severity::kError) continue;
-      std::cerr << "callflow serve: flow \"" << stored.name << "\": " << p.text()
-                << "; its calls take that Transfer's error exit\n";
-    }
-    std::cerr << "callflow serve: flow \"" << stored.name << "\" version " << stored.version
-              << " is live\n";
-    parts->context->flows[stored.name] = DeployedFlow{loaded.flow, stored.version};
+  if (auto live = goLive(*parts); !live) return live.error();
+  parts->flows_dir = config.flows_dir;
+  if (isFlowFile(config.sip_flow)) parts->flow_files.push_back(config.sip_flow);
+  for (const auto& route : config.sip_routes) {
+    if (isFlowFile(route.second)) parts->flow_files.push_back(route.second);
   }
 
   addLeadWebApi(parts->router, *parts->context);

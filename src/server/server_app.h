@@ -59,6 +59,10 @@ class ServerApp {
   // Stops accepting and closes the connections; handlers already running finish. Live SIP
   // calls get BYE and end in the element they are in, writing their records ("shutdown").
   void stop();
+  // SIGHUP: deploys the changed files of --flows again and puts the newest stored version of
+  // every flow live. Calls already running keep the version they started with; a file with
+  // errors is reported and the version before it stays. On the loop thread.
+  void reloadFlows();
   // Blocks until the database writer has run every job queued so far.
   void flushDatabase();
 

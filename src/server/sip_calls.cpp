@@ -40,6 +40,7 @@ struct LiveCall {
   SqliteLeadStore leads;
   std::unique_ptr<sip::SipChannel> line;
   CallRecord opening;
+  CallClock clock = CallClock::now();
   std::string end_status = "completed";  // "shutdown": ended by the server stopping
 };
 
@@ -121,7 +122,7 @@ struct SipCalls::Impl : sip::CallEvents {
     call->call.services().transfers = &context.transfers;
     CallRecord& opening = call->opening;
     opening.uuid = newCallUuid();
-    opening.started_ms = nowMs();
+    opening.started_ms = call->clock.started_ms;
     opening.status = "open";
     opening.from = toValidUtf8(incoming.from);
     opening.to = toValidUtf8(incoming.to);
@@ -147,8 +148,9 @@ struct SipCalls::Impl : sip::CallEvents {
     }
     call.line->finish();
     context.calls.record(*call.flow, call.call);
-    CallRecord record = completedCallRecord(*call.flow, call.call, call.opening.uuid,
-                                            call.opening.started_ms, nowMs(), call.version);
+    CallRecord record =
+        completedCallRecord(*call.flow, call.call, call.opening.uuid, call.clock.started_ms,
+                            call.clock.endedMs(), call.version);
     record.status = call.end_status;
     context.storeRecord(std::move(record), false);
     live.erase(id);

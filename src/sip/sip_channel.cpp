@@ -57,7 +57,7 @@ void SipChannel::enter(std::string_view element) { element_ = element; }
 
 void SipChannel::fault(std::string message) {
   // The line could not do what the element asked: logged with where it happened, kept for
-  // lastError(); the element sees kFailed and its trace says so.
+  // failure(); the element sees kFailed and its trace says so.
   std::fprintf(stderr, "callflow serve: %s, element \"%s\": %s\n", label_.c_str(), element_.c_str(),
                message.c_str());
   last_error_ = std::move(message);

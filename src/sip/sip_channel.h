@@ -73,7 +73,7 @@ class SipChannel : public Channel, public media::StreamListener {
   bool silentFor(std::chrono::steady_clock::duration quiet) const;
 
   bool answered() const { return answered_; }
-  const std::string& lastError() const { return last_error_; }
+  std::string_view failure() const override { return last_error_; }
 
   // media::StreamListener
   void onDigit(char digit) override;

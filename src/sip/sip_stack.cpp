@@ -1,7 +1,11 @@
 #include "sip/sip_stack.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/post.hpp>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -12,6 +16,8 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "sip/accept_guard.h"
 
 // libre: its umbrella header only (the others lack extern "C"), and only in this file. It
 // defines macros that clash with everything else; they go right after it.
@@ -33,6 +39,7 @@ namespace {
 
 constexpr const char* kAllow = "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY\r\n";
 constexpr const char* kContactUser = "callflow";
+constexpr std::uint32_t kGuardMs = 100;  // how often AcceptGuard looks
 
 std::string str(const pl& text) {
   return text.p == nullptr ? std::string() : std::string(text.p, text.l);
@@ -112,6 +119,36 @@ long long digitsValue(pl value, long long max) {
   return n <= max ? n : -1;
 }
 
+// Whether a Request-URI's host is a name, an IPv4 address or a closed IPv6 reference (RFC 3261
+// 25.1, RFC 5118 4.2). Read from the text: libre 1.1 decodes "sip:u@2001:db8::1" as host "2001"
+// and "sip:u@[2001:db8::1" as host "[2001" without an error. Other schemes pass.
+bool ruriHostValid(const sip_msg* msg) {
+  if (pl_strcasecmp(&msg->uri.scheme, "sip") != 0 && pl_strcasecmp(&msg->uri.scheme, "sips") != 0) {
+    return true;
+  }
+  std::string_view uri(msg->ruri.p != nullptr ? msg->ruri.p : "", msg->ruri.l);
+  std::size_t colon = uri.find(':');
+  if (colon == std::string_view::npos) return true;
+  std::string_view rest = uri.substr(colon + 1);
+  std::size_t at = rest.substr(0, rest.find('?')).find('@');  // the first, as libre reads it
+  if (at != std::string_view::npos) rest = rest.substr(at + 1);
+  std::string_view hostport = rest.substr(0, rest.find_first_of(";?/ \t"));
+  if (hostport.empty() || hostport.front() != '[') {
+    // A bare host: at most one colon (before the port), and no bracket.
+    return std::count(hostport.begin(), hostport.end(), ':') <= 1 &&
+           hostport.find_first_of("[]") == std::string_view::npos;
+  }
+  std::size_t close = hostport.find(']');
+  if (close == std::string_view::npos) return false;
+  std::string address(hostport.substr(1, close - 1));
+  in6_addr bytes{};
+  if (inet_pton(AF_INET6, address.c_str(), &bytes) != 1) return false;
+  std::string_view port = hostport.substr(close + 1);
+  if (port.empty()) return true;
+  if (port.size() < 2 || port.size() > 6 || port.front() != ':') return false;
+  return std::all_of(port.begin() + 1, port.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 // What makes a request malformed past what libre's decoder checks (RFC 3261 8.1.1, 20, 18.3):
 // a mandatory header missing or repeated, Max-Forwards or CSeq out of range, a Content-Length
 // that is not one number, or (UDP) one larger than the body. Null when none of these.
@@ -122,6 +159,7 @@ const char* malformed(const sip_msg* msg) {
     if (count > 1) return "Repeated Header";
   }
   if (sip_msg_hdr_count(msg, SIP_HDR_VIA) == 0) return "Missing Via";
+  if (!ruriHostValid(msg)) return "Bad Request-URI Host";
   if (sip_msg_hdr_count(msg, SIP_HDR_MAX_FORWARDS) > 1 ||
       (pl_isset(&msg->maxfwd) && digitsValue(msg->maxfwd, 255) < 0)) {
     return "Bad Max-Forwards";
@@ -150,6 +188,76 @@ const char* malformed(const sip_msg* msg) {
     }
   }
   return nullptr;
+}
+
+// Whether one Accept header's media ranges include application/sdp, application/* or */* with
+// a q above 0 (RFC 3261 20.1). `arg` is the bool set when one does; true stops the walk.
+bool acceptsSdpIn(const sip_hdr* hdr, const sip_msg*, void* arg) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  auto strip = [&](std::string_view text) {
+    std::string out;
+    for (char c : text) {
+      if (!blank(c)) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+  };
+  std::string_view list(hdr->val.p != nullptr ? hdr->val.p : "", hdr->val.l);
+  while (!list.empty()) {
+    std::size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    std::size_t semicolon = item.find(';');
+    std::string range = strip(item.substr(0, semicolon));
+    if (range != "application/sdp" && range != "application/*" && range != "*/*") continue;
+    bool zero = false;  // q=0, q=0.0...: "not acceptable"
+    while (semicolon != std::string_view::npos) {
+      item = item.substr(semicolon + 1);
+      semicolon = item.find(';');
+      std::string param = strip(item.substr(0, semicolon));
+      if (param.rfind("q=", 0) == 0 && param.size() > 2 && param[2] == '0' &&
+          param.find_first_not_of("0.", 2) == std::string::npos) {
+        zero = true;
+      }
+    }
+    if (!zero) {
+      *static_cast<bool*>(arg) = true;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Whether the answer we give (an SDP body, in the 200 to an INVITE) is acceptable to the caller:
+// no Accept header means application/sdp (RFC 3261 20.1), an empty one means nothing is.
+bool acceptsSdp(const sip_msg* msg) {
+  if (sip_msg_hdr(msg, SIP_HDR_ACCEPT) == nullptr) return true;
+  bool found = false;
+  (void)sip_msg_hdr_apply(msg, true, SIP_HDR_ACCEPT, &acceptsSdpIn, &found);
+  return found;
+}
+
+// Whether every m= line of an SDP body has a port of at most 65535 ("m=audio 49170/2 ..." too;
+// RFC 4566 5.14). libre 1.1 keeps the port's low 16 bits, and reads one that is not a number
+// as 0 (a stream turned off).
+bool mediaPortsValid(std::string_view sdp) {
+  while (!sdp.empty()) {
+    std::size_t end = sdp.find('\n');
+    std::string_view line = sdp.substr(0, end);
+    sdp = end == std::string_view::npos ? std::string_view() : sdp.substr(end + 1);
+    if (line.substr(0, 2) != "m=") continue;
+    std::size_t space = line.find(' ');
+    if (space == std::string_view::npos) return false;
+    std::string_view port = line.substr(space + 1);
+    port = port.substr(0, port.find_first_of(" /\r"));
+    if (port.empty() || port.size() > 5) return false;
+    long value = 0;
+    for (char c : port) {
+      if (c < '0' || c > '9') return false;
+      value = value * 10 + (c - '0');
+    }
+    if (value > 65535) return false;
+  }
+  return true;
 }
 
 // A malformed request (400), a CSeq whose method is not the request's (400), a request-URI
@@ -228,6 +336,12 @@ struct SipStack::Impl {
   bool draining = false;
   std::optional<Admission> admission;  // set before the thread starts
   tmr stop_timer{};
+  // SIP over TCP when no file descriptor is left: queued connections are closed rather than
+  // left to spin libre's loop (row P8); checked every kGuardMs.
+  AcceptGuard accept_guard;
+  tmr guard_timer{};
+  std::uint64_t guard_unreported = 0;  // closed since the last log line
+  std::chrono::steady_clock::time_point guard_reported_at{};
 
   // Commands from other threads.
   std::mutex mutex;
@@ -272,6 +386,7 @@ struct SipStack::Impl {
                            void* arg);
   static void onExit(void* arg);
   static void onStopTimeout(void* arg);
+  static void onGuardTimer(void* arg);
 
   // Our half of the SDP: `offer` lists every format we take, an answer the chosen ones.
   mbuf* describe(Leg& leg, bool offer);
@@ -458,10 +573,29 @@ void SipStack::Impl::onInvite(const sip_msg* msg, void* arg) {
     return;
   }
   if (refused(stack, msg)) return;
-  if (msg->mb != nullptr && mbuf_get_left(msg->mb) > 0 &&
-      !msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
+  sip_addr contact{};
+  const sip_hdr* contact_header = sip_msg_hdr(msg, SIP_HDR_CONTACT);
+  if (contact_header == nullptr || sip_addr_decode(&contact, &contact_header->val) != 0) {
+    // The dialog's remote target (RFC 3261 8.1.1.8, 12.1.1): libre cannot make a dialog without.
+    (void)sip_treply(nullptr, stack, msg, 400,
+                     contact_header == nullptr ? "Missing Contact" : "Bad Contact");
+    return;
+  }
+  bool has_body = msg->mb != nullptr && mbuf_get_left(msg->mb) > 0;
+  if (has_body && !msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
     (void)sip_treplyf(nullptr, nullptr, stack, msg, false, 415, "Unsupported Media Type",
                       "Accept: application/sdp\r\nContent-Length: 0\r\n\r\n");
+    return;
+  }
+  if (!acceptsSdp(msg)) {
+    // Our 200 carries SDP (an answer, or our offer): a caller that takes none gets 406.
+    (void)sip_treply(nullptr, stack, msg, 406, "Not Acceptable");
+    return;
+  }
+  if (has_body && !mediaPortsValid(bodyOf(msg))) {
+    (void)sip_treplyf(nullptr, nullptr, stack, msg, false, 488, "Not Acceptable Here",
+                      "Warning: 307 callflow \"media port out of range\"\r\n"
+                      "Content-Length: 0\r\n\r\n");
     return;
   }
   auto leg = std::make_unique<Leg>();
@@ -489,7 +623,6 @@ void SipStack::Impl::onInvite(const sip_msg* msg, void* arg) {
     return;
   }
 
-  bool has_body = msg->mb != nullptr && mbuf_get_left(msg->mb) > 0;
   if (has_body) {
     std::string_view body = bodyOf(msg);  // before the decode moves the buffer's position
     if (sdp_decode(leg->sdp, msg->mb, true) != 0) {
@@ -527,7 +660,9 @@ void SipStack::Impl::onInvite(const sip_msg* msg, void* arg) {
                        leg.get(), "%s", kAllow);
   if (err != 0) {
     leg->sess = nullptr;
-    (void)sip_treply(nullptr, stack, msg, 500, "Server Internal Error");
+    // EBADMSG: libre found the request unfit for a dialog (its Contact or Record-Route).
+    (void)sip_treply(nullptr, stack, msg, err == EBADMSG ? 400 : 500,
+                     err == EBADMSG ? "Bad Request" : "Server Internal Error");
     return;
   }
   impl->legs.emplace(leg->id, std::move(leg));
@@ -544,7 +679,7 @@ int SipStack::Impl::onOffer(mbuf** descp, const sip_msg* msg, void* arg) {
     return *descp == nullptr ? ENOMEM : 0;
   }
   std::string_view body = bodyOf(msg);
-  if (sdp_decode(leg->sdp, msg->mb, true) != 0) return EPROTO;
+  if (!mediaPortsValid(body) || sdp_decode(leg->sdp, msg->mb, true) != 0) return EPROTO;
   MediaDescription media;
   if (!readRemote(leg->media, body, media)) return EPROTO;  // libre answers 488
   leg->media_now = media;
@@ -559,7 +694,9 @@ int SipStack::Impl::onOffer(mbuf** descp, const sip_msg* msg, void* arg) {
 int SipStack::Impl::onAnswer(const sip_msg* msg, void* arg) {
   auto* leg = static_cast<Leg*>(arg);
   std::string_view body = bodyOf(msg);
-  if (msg->mb == nullptr || sdp_decode(leg->sdp, msg->mb, false) != 0) return EPROTO;
+  if (msg->mb == nullptr || !mediaPortsValid(body) || sdp_decode(leg->sdp, msg->mb, false) != 0) {
+    return EPROTO;
+  }
   MediaDescription media;
   if (!readRemote(leg->media, body, media)) return EPROTO;
   leg->media_now = media;
@@ -656,6 +793,21 @@ void SipStack::Impl::referTo(std::uint64_t id, const std::string& target) {
 void SipStack::Impl::onExit(void*) { re_cancel(); }
 void SipStack::Impl::onStopTimeout(void*) { re_cancel(); }
 
+void SipStack::Impl::onGuardTimer(void* arg) {
+  auto& impl = *static_cast<Impl*>(arg);
+  impl.guard_unreported += static_cast<std::uint64_t>(impl.accept_guard.check());
+  auto now = std::chrono::steady_clock::now();
+  if (impl.guard_unreported > 0 && now - impl.guard_reported_at >= std::chrono::seconds(10)) {
+    std::fprintf(stderr,
+                 "callflow serve: SIP over TCP: out of file descriptors; %llu new "
+                 "connection(s) closed unread\n",
+                 static_cast<unsigned long long>(impl.guard_unreported));
+    impl.guard_unreported = 0;
+    impl.guard_reported_at = now;
+  }
+  if (!impl.stopping) tmr_start(&impl.guard_timer, kGuardMs, &Impl::onGuardTimer, arg);
+}
+
 void SipStack::Impl::shutdown() {
   if (stopping) return;
   stopping = true;
@@ -730,6 +882,9 @@ Result<std::unique_ptr<SipStack>> SipStack::start(SipOptions options, asio::any_
         sa tcp = impl.listen_addr;
         sa_set_port(&tcp, impl.bound_port);
         err = sip_transp_add(impl.stack, SIP_TRANSP_TCP, &tcp);
+        if (err == 0 && impl.accept_guard.attach(impl.bound_port)) {
+          tmr_start(&impl.guard_timer, kGuardMs, &Impl::onGuardTimer, raw);
+        }
       }
       if (err != 0) {
         error = "--sip " + impl.options.listen + ": " + std::strerror(err);
@@ -748,6 +903,7 @@ Result<std::unique_ptr<SipStack>> SipStack::start(SipOptions options, asio::any_
     if (ok) (void)re_main(nullptr);
     impl.legs.clear();
     tmr_cancel(&impl.stop_timer);
+    tmr_cancel(&impl.guard_timer);
     impl.wake = static_cast<mqueue*>(mem_deref(impl.wake));
     impl.listener = static_cast<sip_lsnr*>(mem_deref(impl.listener));
     impl.subscriptions = static_cast<sipevent_sock*>(mem_deref(impl.subscriptions));

@@ -36,20 +36,7 @@ CALLFLOW = os.path.abspath(sys.argv[1])
 ROOT = os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "sip"))
-try:
-    import harness  # noqa: E402
-except AttributeError:
-    # harness.py as first written: in class Serve, `def stop(self, sig=signal.SIGKILL)` follows
-    # the method `signal`, so the default names the method, not the module. Loaded with the
-    # number instead until harness.py is mended.
-    import types
-    _path = os.path.join(ROOT, "tests", "support", "harness.py")
-    with open(_path) as _f:
-        _source = _f.read().replace("sig=signal.SIGKILL", "sig=9")
-    harness = types.ModuleType("harness")
-    harness.__file__ = _path
-    exec(compile(_source, _path, "exec"), harness.__dict__)  # noqa: S102 - our own file
-    sys.modules["harness"] = harness
+import harness  # noqa: E402
 import sipkit  # noqa: E402
 
 SLOW = harness.slowdown(CALLFLOW)
@@ -410,9 +397,9 @@ def main():
                 t.info("%s: %.1f s" % (row, time.monotonic() - t0))
             t0 = time.monotonic()
             t.safe("R11", run_row, serve, work, "R11",
-                         "in-band tones 4 2 # with no telephone-event in the SDP (--inband-dtmf); "
-                         "an RFC 4733 event is ignored", r11, lambda g: g == "42", te=False,
-                         terminator="tone#")
+                   "in-band tones 4 2 # with no telephone-event in the SDP (--inband-dtmf); "
+                   "an RFC 4733 event is ignored", r11, lambda g: g == "42", te=False,
+                   terminator="tone#")
             t.info("R11: %.1f s (documented: with --inband-dtmf the tones are digits; without "
                    "it a call with no telephone-event has no digits)" % (time.monotonic() - t0))
             t.note("R6/R7: dropped keys and malformed packets are not counted anywhere a test can "

@@ -14,7 +14,8 @@ tests/hostile/flows/hangup.json ("Goodbye.", then Hangup). Then:
   sipwire.fill. Each message goes as one UDP datagram; its answers (same Call-ID) are collected;
   an INVITE is then torn down (CANCEL, or ACK and BYE after a 2xx); then the liveness probe.
 - S5: protos_gen.py's damaged INVITEs (350 spread over every element; --all: all of them), each
-  followed by a CANCEL (and ACK/BYE as needed), then the liveness probe.
+  followed by a CANCEL (and ACK/BYE as needed), then the liveness probe. Per element: the server
+  alive after each, and no 5xx but 501 (unknown method) and 503 (busy).
 - S6-S22 as named checks (S13, S14 and S16 read the corpus cases that exercise them).
 
 The liveness probe is an OPTIONS that must get 200 within 2 s x SLOW. When the server is dead
@@ -400,7 +401,9 @@ def protos(target):
         st["run"] += 1
         code = finals[0].code if finals else (got[-1].code if got else None)
         st["answers"][str(code) if code else "none"] += 1
-        if code and code >= 500 and code != 503:
+        # 503 is --max-calls; 501 answers a method we do not know (a damaged "INVITE", RFC 3261
+        # 21.5.2). Any other 5xx is a damaged request taken for our own failure (400 is right).
+        if code and code >= 500 and code not in (501, 503):
             st["errors"].append("%d:%d" % (case.number, code))
         if case.number == 0:
             control = code
@@ -413,9 +416,9 @@ def protos(target):
         answered = ", ".join("%s x%d" % kv for kv in sorted(st["answers"].items()))
         t.check("S5 %-14s server alive after each of %3d cases (final answers: %s)"
                 % (group, st["run"], answered), not st["dead"], "died or hung: %s" % st["dead"])
-        if st["errors"]:
-            t.note("S5 %s: a 5xx other than 503 to a damaged INVITE (400 expected): %s"
-                   % (group, ", ".join(st["errors"][:10])))
+        t.check("S5 %-14s no 5xx but 501 and 503 to a damaged INVITE (400 when it cannot be "
+                "read; e.g. a Contact that is no address)" % group, not st["errors"],
+                "case:answer %s" % ", ".join(st["errors"][:10]))
     t.info("S5: %d cases in %.1f s" % (len(cases), elapsed))
 
 
@@ -553,7 +556,7 @@ def s9_to_s12(target):
         ("c=IN IP6 ::", lambda v: sdp(v, conn="c=IN IP6 ::"), handled),
         ("no m= line", lambda v: sdp(v, media=""), {488, 400}),
         ("media port 0", lambda v: sdp(v, port=0), handled),
-        ("media port 70000", lambda v: sdp(v, port=70000), {400, 488}),
+        ("media port 70000", lambda v: sdp(v, port=70000), {488}),
         ("20 m= lines", lambda v: sdp(v, media="".join(
             "m=audio %d RTP/AVP 0\r\n" % (v["MPORT"] + 2 * i) for i in range(20))), handled),
         ("a=sendonly", lambda v: sdp(v, extra="a=sendonly\r\n"), handled),
@@ -752,10 +755,6 @@ KNOWN = {
     "valid-longvalues": LIBRE_UDP,
     "compat-rfc2543inv": "libre 1.1.0 drops requests without an RFC 3261 branch",
     "compat-rfc2543opt": "libre 1.1.0 drops requests without an RFC 3261 branch",
-    "app-accept-nosdp": "an Accept without application/sdp is not answered 406 yet",
-    "ipv6-nobrackets": "an IPv6 Request-URI host without brackets is not refused yet",
-    "ipv6-unclosed": "an IPv6 Request-URI host without its closing bracket is not refused yet",
-    "S10 media port 70000": "an SDP media port over 65535 is not refused yet",
     "S19 10 kB nonce": LIBRE_UDP,
 }
 

@@ -1,7 +1,7 @@
 """Raw SIP over UDP and TCP for the hostile-input tests: placeholders filled into our own
 messages, answers read back and matched, the teardown of an INVITE (CANCEL, ACK, BYE), and the
 server's own requests (its BYE when a flow hangs up) answered so nothing is retransmitted into
-the next case.
+the next case. tests/sip/torture_test.py reads and answers the server with these too.
 
 Python 3 standard library only; every wait is bounded by the caller's window.
 """
@@ -101,6 +101,22 @@ def cseq_of(headers):
     return (int(m.group(1)), m.group(2).upper()) if m else (None, None)
 
 
+def ok_to_request(start, headers):
+    """The 200 OK that answers a request the server sent us (its BYE when a flow hangs up, a
+    NOTIFY...): its Vias, From, To, Call-ID and CSeq echoed. None for an ACK, a line that is no
+    request, or a request without a Via (nothing to answer)."""
+    method = start.split(" ", 1)[0]
+    if method in ("ACK", "") or not headers.get("via"):
+        return None
+    lines = ["SIP/2.0 200 OK"] + ["Via: %s" % v for v in headers["via"]]
+    for name, label in (("from", "From"), ("to", "To"), ("call-id", "Call-ID"),
+                        ("cseq", "CSeq")):
+        if first(headers, name) is not None:
+            lines.append("%s: %s" % (label, first(headers, name)))
+    lines.append("Content-Length: 0")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
 def new_tag():
     return "%012x" % random.getrandbits(48)
 
@@ -143,17 +159,10 @@ class UdpPeer:
             return False
 
     def _answer_request(self, start, headers):
-        method = start.split(" ", 1)[0]
-        self.requests.append(method)
-        if method in ("ACK", "") or not headers.get("via"):
-            return
-        lines = ["SIP/2.0 200 OK"] + ["Via: %s" % v for v in headers["via"]]
-        for name, label in (("from", "From"), ("to", "To"), ("call-id", "Call-ID"),
-                            ("cseq", "CSeq")):
-            if first(headers, name) is not None:
-                lines.append("%s: %s" % (label, first(headers, name)))
-        lines.append("Content-Length: 0")
-        self.send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        self.requests.append(start.split(" ", 1)[0])
+        reply = ok_to_request(start, headers)
+        if reply is not None:
+            self.send(reply)
 
     def collect(self, window, until=None):
         """Reads for up to WINDOW seconds, or until UNTIL(answer) is true; returns the answers

@@ -24,8 +24,9 @@ Usage: db_faults_test.py PATH_TO_callflow REPO_ROOT [--cycles N] [--only D1,D3,.
 
 N is 10 unless --cycles or CALLFLOW_DB_FAULT_CYCLES says otherwise (50 for the figures table).
 The last lines before the summary are "D2 kill -9 cycles: N, answered calls without a record: M"
-and (D1) "kill -9 cycles: N, acknowledged rows lost: M". Python 3 standard library only; SIPp (sip-tester) for D2-D4; every process started
-here is stopped by PID, every mount made here is unmounted.
+and (D1) "kill -9 cycles: N, acknowledged rows lost: M". Python 3 standard library only; SIPp
+(sip-tester) for D2-D4; every process started here is stopped by PID, every mount made here is
+unmounted.
 """
 import http.client
 import json
@@ -62,27 +63,7 @@ ROOT = os.path.abspath(ARGS[1])
 HERE = os.path.join(ROOT, "tests", "reliability", "db_faults")
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "sip"))
-
-
-def _import_harness():
-    """tests/support/harness.py; a copy with `Serve.stop`'s default spelled as a number if the
-    file does not import as is (the method `Serve.signal` shadows the module in the class)."""
-    try:
-        import harness as module
-        return module
-    except AttributeError:
-        import types
-        path = os.path.join(ROOT, "tests", "support", "harness.py")
-        with open(path) as f:
-            source = f.read().replace("sig=signal.SIGKILL", "sig=9")
-        module = types.ModuleType("harness")
-        module.__file__ = path
-        exec(compile(source, path, "exec"), module.__dict__)  # noqa: S102 - our own file
-        sys.modules["harness"] = module
-        return module
-
-
-harness = _import_harness()
+import harness  # noqa: E402
 import sipkit  # noqa: E402
 
 SLOW = harness.slowdown(BINARY)
@@ -104,61 +85,36 @@ def wanted(row):
 
 # --- the server ----------------------------------------------------------------------------------
 
-class Server:
+class Server(harness.Serve):
     """`callflow serve` on 127.0.0.1 (with --sip and the hold flow when sip=True), started again
-    on the same ports and file after a kill; stderr appended to one file."""
+    on the same ports and file after a kill; stderr appended to one file, each start marked."""
 
     def __init__(self, work, name, db=None, sip=False, extra=()):
-        self.work, self.name, self.sip = work, name, sip
-        self.db = db or os.path.join(work, name + ".db")
-        self.http_port = harness.free_port()
-        self.sip_port = sipkit.free_port(udp=True, tcp=True) if sip else 0
-        self.err_path = os.path.join(work, name + ".err")
-        self.argv = [BINARY, "serve", "--db", self.db, "--http", "127.0.0.1:%d" % self.http_port]
+        args = []
         if sip:
             base = 36000 + 2 * (os.getpid() % 1500)
-            self.argv += ["--sip", "127.0.0.1:%d" % self.sip_port, "--flow", FLOW,
-                          "--rtp-ports", "%d-%d" % (base, base + 399)]
-        self.argv += list(extra)
-        self.process = None
+            args = ["--flow", FLOW, "--rtp-ports", "%d-%d" % (base, base + 399)]
+        super().__init__(BINARY, work, args=args + list(extra), sip=sip, slow=SLOW, name=name,
+                         db=db)
+        self.sip = sip
         self.token = None
         self.starts = 0
 
     def start(self, prefix=()):
+        """Whether it is ready within 20 s (x SLOW); PREFIX runs it under another command."""
         self.starts += 1
         with open(self.err_path, "ab") as err:
             err.write(b"=== start %d\n" % self.starts)
-            self.process = subprocess.Popen(list(prefix) + self.argv, stdout=subprocess.DEVNULL,
-                                            stderr=err, env=harness.clean_env())
-        deadline = time.monotonic() + 20 * SLOW
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            if harness.http("GET", self.url("/healthz"), timeout=2 * SLOW)[0] == 200:
-                if not self.sip or sipkit.sip_options(self.sip_port, timeout=0.3) == 200:
-                    return True
-            time.sleep(0.05)
-        return False
+        super().start(wait=False, prefix=prefix)
+        return self.wait_ready(20)
 
-    def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.http_port, path)
+    def ready(self):
+        """/healthz answers 200 and, with --sip, so does an OPTIONS."""
+        return super().ready() and (
+            not self.sip or sipkit.sip_options(self.sip_port, timeout=0.3) == 200)
 
     def kill(self, sig=signal.SIGKILL):
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=20 * SLOW)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        return self.process.returncode if self.process else None
-
-    def stderr(self):
-        try:
-            with open(self.err_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return self.stop(sig, timeout=20)
 
     def last_start_log(self):
         text = self.stderr()

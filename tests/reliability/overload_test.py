@@ -15,6 +15,7 @@ SIPp (sip-tester) places the calls; a raw UDP socket bound to 127.0.0.2 or 127.0
 legitimate and the hostile source. Timing assertions are one-sided and scaled for sanitizer
 builds; counts decide, never speed.
 """
+import contextlib
 import os
 import re
 import shutil
@@ -31,50 +32,35 @@ if ROOT is None:
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "sip"))
 import harness  # noqa: E402
+import sipcalls  # noqa: E402
 import sipkit  # noqa: E402
 
 CALLFLOW = os.path.abspath(sys.argv[1])
 SLOW = harness.slowdown(CALLFLOW)
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIOS = os.path.join(ROOT, "tests", "sip", "scenarios")
-HOLD = os.path.join(HERE, "scenarios", "hold_until_bye.xml")
+HOLD = sipcalls.HOLD
 LONG_FLOW = os.path.join(ROOT, "tests", "sip", "flows", "long_call.json")
-PROMPTS_FROM = os.path.join(ROOT, "examples", "prompts")
 t = harness.Checks()
 
 
-def serve(work, name, *args):
-    """A `callflow serve --sip` on the long-call flow with these extra options, started."""
+@contextlib.contextmanager
+def serve(work, name, *args, report=False):
+    """A `callflow serve --sip` on the long-call flow with these extra options, started (a
+    check) for the body of a `with`, which gets None when it did not start. Stopped after the
+    body; with REPORT, its stderr is then checked for a sanitizer report."""
     rtp_base = 26000 + 400 * (os.getpid() % 10)  # one server at a time
     server = harness.Serve(CALLFLOW, work, sip=True, slow=SLOW, name=name, args=[
-        "--flow", LONG_FLOW, "--prompts", prompts_dir(work),
+        "--flow", LONG_FLOW, "--prompts", sipcalls.prompts_dir(work),
         "--rtp-ports", "%d-%d" % (rtp_base, rtp_base + 199), *args])
     ok = server.start()
     t.check("%s: serve %s starts" % (name, " ".join(args)), ok, server.stderr()[-3000:])
-    return server if ok else None
-
-
-def prompts_dir(work):
-    path = os.path.join(work, "prompts")
-    if not os.path.isdir(path):
-        os.makedirs(path)
-        for name in os.listdir(PROMPTS_FROM):
-            shutil.copy(os.path.join(PROMPTS_FROM, name), path)
-        sipkit.write_wav(os.path.join(path, "beep-200ms.wav"), sipkit.tone(0.2, 8000), 8000)
-    return path
-
-
-def metrics(server):
-    status, _, body = harness.http("GET", server.url("/metrics"), timeout=5 * SLOW)
-    values = {}
-    for line in body.decode("utf-8", "replace").splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            try:
-                values[name] = float(value)
-            except ValueError:
-                pass
-    return status, values
+    try:
+        yield server if ok else None
+    finally:
+        server.stop()
+        if ok and report:
+            t.no_sanitizer_report("%s: no sanitizer report" % name.upper(), server.stderr())
 
 
 # --- raw SIP from a chosen source address ----------------------------------------------------
@@ -128,6 +114,12 @@ class Source:
     def close(self):
         self.sock.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 # --- the rows --------------------------------------------------------------------------------
 
@@ -138,10 +130,9 @@ def overload_burst(work):
     config = os.path.join(work, "callflow.toml")
     with open(config, "w") as f:
         f.write("max_concurrent_calls = 10\nmax_cps = 50\n")
-    server = serve(work, "l4", "--config", config, "--max-cps", "5")
-    if not server:
-        return
-    try:
+    with serve(work, "l4", "--config", config, "--max-cps", "5", report=True) as server:
+        if not server:
+            return
         calls = 40
         rtp = sipkit.RtpReceiver()
         result = sipkit.run_sipp(os.path.join(SCENARIOS, "burst.xml"),
@@ -165,14 +156,14 @@ def overload_burst(work):
                        if sipkit.header(m["text"], "Retry-After")]
         t.check("L4: every 503 carries Retry-After", len(retry_after) >= rejected > 0,
                 len(retry_after))
-        status, values = metrics(server)
+        status, values = sipcalls.metrics(server, SLOW)
         counted = sum(values.get('callflow_sip_calls_rejected_total{reason="%s"}' % r, 0)
                       for r in ("max_calls", "max_cps"))
         t.check("L4: /metrics counts each refusal by reason (max_calls + max_cps)",
                 status == 200 and counted == rejected
                 and values.get("callflow_sip_max_concurrent_calls") == 10
                 and values.get("callflow_sip_max_cps") == 5, values)
-        records = wait_records(server, answered)
+        records = sipcalls.wait_records(server, slow=SLOW, count=answered)
         t.check("L4: every admitted call has a completed record, hung up by the caller",
                 len(records) == answered and all(
                     r.get("status") == "completed" and r.get("hungUpBy") == "caller"
@@ -193,33 +184,18 @@ def overload_burst(work):
         t.check("L4: the server is alive and its stderr clean", server.running()
                 and sipkit.sip_options(server.sip_port, timeout=2 * SLOW) == 200,
                 server.stderr()[-2000:])
-    finally:
-        server.stop()
-        t.no_sanitizer_report("L4: no sanitizer report", server.stderr())
-
-
-def wait_records(server, count, status=None, wait=10):
-    deadline = time.monotonic() + wait * SLOW
-    records = []
-    while time.monotonic() < deadline:
-        records = [r for r in (server.records() or [])
-                   if status is None or r.get("status") == status]
-        if len(records) >= count and all(r.get("status") != "open" for r in records):
-            return records
-        time.sleep(0.2)
-    return records
 
 
 def per_source(work):
     """S23: --per-source 5/2; 127.0.0.3 floods, 127.0.0.2 is served. The ban outlasts every
     wait below (10 s, scaled for sanitizer builds), then the test waits it out."""
     ban = 10 * SLOW
-    server = serve(work, "s23", "--per-source", "5/2", "--ban-seconds", "%g" % ban,
-                   "--trusted", "127.0.0.4")
-    if not server:
-        return
-    attacker, legit, trusted = Source("127.0.0.3"), Source("127.0.0.2"), Source("127.0.0.4")
-    try:
+    with (serve(work, "s23", "--per-source", "5/2", "--ban-seconds", "%g" % ban,
+                "--trusted", "127.0.0.4", report=True) as server,
+          Source("127.0.0.3") as attacker, Source("127.0.0.2") as legit,
+          Source("127.0.0.4") as trusted):
+        if not server:
+            return
         for _ in range(20):
             attacker.send(request("OPTIONS", server.sip_port, "127.0.0.3"), server.sip_port)
         banned_at = time.monotonic()
@@ -237,7 +213,7 @@ def per_source(work):
         got = trusted.answers(1.5 * SLOW)
         t.check("S23: a --trusted source is never limited (20 of 20 answered)", len(got) == 20,
                 len(got))
-        _, values = metrics(server)
+        _, values = sipcalls.metrics(server, SLOW)
         t.check("S23: /metrics: one ban, the dropped requests counted",
                 values.get("callflow_sip_source_bans_total") == 1
                 and values.get("callflow_sip_requests_dropped_total", 0) >= 16
@@ -250,20 +226,13 @@ def per_source(work):
         records = server.records() or []
         t.check("S23: nothing from the banned source ran a flow (no record)", records == [],
                 records)
-    finally:
-        for s in (attacker, legit, trusted):
-            s.close()
-        server.stop()
-        t.no_sanitizer_report("S23: no sanitizer report", server.stderr())
 
 
 def methods(work):
     """S17: REGISTER, SUBSCRIBE, MESSAGE, PUBLISH, NOTIFY and an unknown method."""
-    server = serve(work, "s17")
-    if not server:
-        return
-    caller = Source("127.0.0.2")
-    try:
+    with serve(work, "s17") as server, Source("127.0.0.2") as caller:
+        if not server:
+            return
         # NOTIFY is ours for REFER's subscriptions: one that matches none is 481, and one
         # without Subscription-State is malformed (400); the others we do not serve.
         for method, want in (("REGISTER", {405}), ("SUBSCRIBE", {405}), ("MESSAGE", {405}),
@@ -279,39 +248,25 @@ def methods(work):
                          or re.search(r"(?im)^Allow: .*INVITE", got[0][1])), got)
         t.check("S17: nothing ran (no call record)", (server.records() or []) == [],
                 server.records())
-    finally:
-        caller.close()
-        server.stop()
 
 
-def hold_calls(server, work, name, calls, service):
-    """Starts CALLS long calls (hold_until_bye.xml) in the background; waits until answered."""
-    handle = sipkit.run_sipp(HOLD, "127.0.0.1:%d" % server.sip_port,
-                             local_port=harness.free_port(udp=True), service=service,
-                             keys={"rtp_port": harness.free_port(udp=True),
-                                   "caller": "44163296%04d" % int(service)},
-                             calls=calls, rate=50, limit=calls, timeout=90 * SLOW,
-                             recv_timeout_ms=80000 * SLOW, workdir=os.path.join(work, name),
-                             background=True)
-    deadline = time.monotonic() + 15 * SLOW
-    while time.monotonic() < deadline:
-        _, values = metrics(server)
-        if values.get("callflow_sip_calls_active", 0) >= calls:
-            return handle, True
-        time.sleep(0.1)
-    return handle, False
+def hold_then_signal(server, work, name, calls, service, live):
+    """The start of a drain row: CALLS long calls held (the check LIVE: all answered), then
+    SIGTERM to the server. Returns SIPp's handle and when the signal was sent."""
+    handle, up = sipcalls.hold_calls(server, work, name + "-calls", calls, service, slow=SLOW)
+    t.check(live, up)
+    signalled = time.monotonic()
+    server.send_signal(signal.SIGTERM)
+    return handle, signalled
 
 
 def drain_timeout(work):
     """P1: SIGTERM with 5 live calls and --drain-timeout 3."""
-    server = serve(work, "p1", "--drain-timeout", "3")
-    if not server:
-        return
-    try:
-        handle, up = hold_calls(server, work, "p1-calls", 5, "7500")
-        t.check("P1: 5 calls live before SIGTERM", up)
-        signalled = time.monotonic()
-        server.send_signal(signal.SIGTERM)
+    with serve(work, "p1", "--drain-timeout", "3", report=True) as server:
+        if not server:
+            return
+        handle, signalled = hold_then_signal(server, work, "p1", 5, "7500",
+                                             "P1: 5 calls live before SIGTERM")
         time.sleep(0.3)
         status, body = server.healthz()
         t.check("P1: /healthz says draining (503) at once",
@@ -331,25 +286,21 @@ def drain_timeout(work):
         t.check("P1: exit 0 after the drain timeout (3 s), within drain + 10 s",
                 code == 0 and 2.5 <= elapsed <= (13 * SLOW), (code, elapsed))
         result = handle.finish(30 * SLOW)
-        byes = len([x for x in result.logs if x.startswith("bye")])
-        t.check("P1: the 5 live calls got BYE from the server", byes == 5, result.summary())
+        t.check("P1: the 5 live calls got BYE from the server", sipcalls.byes(result) == 5,
+                result.summary())
         records = server.records() or []
         t.check("P1: 5 records finalised with status shutdown",
                 len(records) == 5 and all(r.get("status") == "shutdown" for r in records),
                 [(r.get("status"), r.get("resultCode")) for r in records])
         t.check("P1: stderr says why it stopped", "drain timeout" in server.stderr(),
                 server.stderr()[-1500:])
-    finally:
-        server.stop()
-        t.no_sanitizer_report("P1: no sanitizer report", server.stderr())
 
 
 def drain_natural(work):
     """P2: SIGTERM while calls end by themselves: exit as soon as none is left."""
-    server = serve(work, "p2", "--drain-timeout", "60")
-    if not server:
-        return
-    try:
+    with serve(work, "p2", "--drain-timeout", "60") as server:
+        if not server:
+            return
         # burst.xml answers, holds until all 3 are answered, then the caller hangs up.
         rtp = sipkit.RtpReceiver()
         handle = sipkit.run_sipp(os.path.join(SCENARIOS, "burst.xml"),
@@ -361,7 +312,7 @@ def drain_natural(work):
                                  recv_timeout_ms=20000 * SLOW,
                                  workdir=os.path.join(work, "p2-calls"), background=True)
         deadline = time.monotonic() + 10 * SLOW
-        while time.monotonic() < deadline and metrics(server)[1].get(
+        while time.monotonic() < deadline and sipcalls.metrics(server, SLOW)[1].get(
                 "callflow_sip_calls_active", 0) < 1:
             time.sleep(0.05)
         signalled = time.monotonic()
@@ -378,19 +329,14 @@ def drain_natural(work):
                 [(r.get("status"), r.get("hungUpBy")) for r in records])
         t.check("P2: stderr says no calls were left", "no calls left" in server.stderr(),
                 server.stderr()[-800:])
-    finally:
-        server.stop()
 
 
 def second_signal(work):
     """P4: a second SIGTERM during the drain ends it at once."""
-    server = serve(work, "p4", "--drain-timeout", "120")
-    if not server:
-        return
-    try:
-        handle, up = hold_calls(server, work, "p4-calls", 3, "7700")
-        t.check("P4: 3 calls live", up)
-        server.send_signal(signal.SIGTERM)
+    with serve(work, "p4", "--drain-timeout", "120") as server:
+        if not server:
+            return
+        handle, _ = hold_then_signal(server, work, "p4", 3, "7700", "P4: 3 calls live")
         time.sleep(0.5)
         t.check("P4: still draining after the first signal", server.running())
         signalled = time.monotonic()
@@ -406,18 +352,15 @@ def second_signal(work):
         t.check("P4: their records say shutdown",
                 len(records) == 3 and all(r.get("status") == "shutdown" for r in records),
                 [(r.get("status")) for r in records])
-    finally:
-        server.stop()
 
 
 def flood(work):
     """L5 (short): 127.0.0.3 floods INVITEs that never ACK while 127.0.0.2 places 20 real calls;
     the flooder is banned by --per-source, the legitimate calls all complete."""
-    server = serve(work, "l5", "--per-source", "16/2", "--ban-seconds", "60")
-    if not server:
-        return
-    attacker = Source("127.0.0.3")
-    try:
+    with (serve(work, "l5", "--per-source", "16/2", "--ban-seconds", "60",
+                report=True) as server, Source("127.0.0.3") as attacker):
+        if not server:
+            return
         rtp = sipkit.RtpReceiver()
         legit = sipkit.run_sipp(os.path.join(SCENARIOS, "burst.xml"),
                                 "127.0.0.1:%d" % server.sip_port,
@@ -448,40 +391,34 @@ def flood(work):
                           for a in answered_flood if re.search(r"(?im)^Call-ID:", a[1])}
         t.check("L5: the flooder got answers to no more than its first 16 INVITEs",
                 len(calls_answered) <= 16, (len(calls_answered), len(answered_flood)))
-        _, values = metrics(server)
+        _, values = sipcalls.metrics(server, SLOW)
         t.check("L5: the flooder is banned and its requests dropped",
                 values.get("callflow_sip_source_bans_total", 0) >= 1
                 and values.get("callflow_sip_requests_dropped_total", 0) >= sent - 16, values)
         t.check("L5: the server is alive afterwards",
                 sipkit.sip_options(server.sip_port, timeout=2 * SLOW) == 200)
-    finally:
-        attacker.close()
-        server.stop()
-        t.no_sanitizer_report("L5: no sanitizer report", server.stderr())
 
 
 def media_timeout(work):
     """P10: an answered caller that sends no RTP is hung up after --media-timeout."""
-    server = serve(work, "p10", "--media-timeout", "2")
-    if not server:
-        return
-    try:
-        handle, up = hold_calls(server, work, "p10-call", 1, "7800")  # sends no RTP at all
+    with serve(work, "p10", "--media-timeout", "2") as server:
+        if not server:
+            return
+        # The caller sends no RTP at all.
+        handle, up = sipcalls.hold_calls(server, work, "p10-call", 1, "7800", slow=SLOW)
         t.check("P10: the silent call is answered", up)
         result = handle.finish(30 * SLOW)
         t.check("P10: the server sends BYE once the caller has been silent 2 s",
                 len([x for x in result.logs if x.startswith("bye")]) == 1, result.summary())
-        records = wait_records(server, 1)
+        records = sipcalls.wait_records(server, slow=SLOW, count=1)
         t.check("P10: the record says media-timeout",
                 len(records) == 1 and records[0].get("status") == "media-timeout",
                 [(r.get("status"), r.get("resultCode")) for r in records])
-        _, values = metrics(server)
+        _, values = sipcalls.metrics(server, SLOW)
         t.check("P10: /metrics counts it", values.get("callflow_sip_media_timeouts_total") == 1,
                 values)
         t.check("P10: stderr says why", "no audio from the caller for 2 s" in server.stderr(),
                 server.stderr()[-800:])
-    finally:
-        server.stop()
 
 
 def main():

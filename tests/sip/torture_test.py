@@ -48,19 +48,12 @@ import os
 import random
 import re
 import select
-import signal
 import socket
-import subprocess
 import sys
 import tarfile
 import tempfile
 import time
 import traceback
-import urllib.request
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import sipkit  # noqa: E402
 
 ARGS = [a for a in sys.argv[1:] if a != "--all"]
 ALL = "--all" in sys.argv[1:]
@@ -68,6 +61,13 @@ if len(ARGS) != 2:
     sys.exit("usage: torture_test.py PATH_TO_callflow REPO_ROOT [--all]")
 CALLFLOW = os.path.abspath(ARGS[0])
 ROOT = os.path.abspath(ARGS[1])
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "sip"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "hostile"))
+import harness  # noqa: E402
+import sipkit  # noqa: E402
+from sipwire import first, ok_to_request, parse, status_of  # noqa: E402
+
 FLOW = os.path.join(ROOT, "tests", "sip", "torture", "short_call.json")
 CORPORA = os.path.abspath(os.environ.get("CALLFLOW_CORPORA")
                           or os.path.join(ROOT, "..", "shared", "corpora"))
@@ -75,216 +75,57 @@ RFC4475_DIR = os.path.join(CORPORA, "rfc4475")
 PROTOS_TARBALL = os.path.join(CORPORA, "protos-c07-sip.tar.gz")
 CRASH_DIR = "/tmp"
 
-
-def sanitized(path):
-    """Whether the binary was built with a sanitizer (such builds are several times slower)."""
-    try:
-        with open(path, "rb") as f:
-            return any(mark in chunk for chunk in iter(lambda: f.read(1 << 24), b"")
-                       for mark in (b"__asan_init", b"__ubsan_handle", b"__tsan_init"))
-    except OSError:
-        return False
-
-
 # Every wait is scaled by this (CALLFLOW_TEST_SLOWDOWN, else 4 for a sanitizer build).
-SLOW = float(os.environ.get("CALLFLOW_TEST_SLOWDOWN") or (4 if sanitized(CALLFLOW) else 1))
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                   "WARNING: ThreadSanitizer", "SUMMARY: UndefinedBehaviorSanitizer",
-                   "AddressSanitizer", "UndefinedBehaviorSanitizer")
+SLOW = harness.slowdown(CALLFLOW)
+# Any line naming a sanitizer counts here, not only the first line of a report.
+SANITIZER_MARKS = harness.SANITIZER_MARKS + ("AddressSanitizer", "UndefinedBehaviorSanitizer")
 
 RFC_WINDOW = 0.3          # seconds to collect the answers to one RFC 4475 file (x SLOW)
 PROTOS_WINDOW = 0.15      # seconds to collect the answers to one PROTOS INVITE (x SLOW)
 PROBE_TIMEOUT = 2.0       # the liveness OPTIONS must be answered within this (x SLOW)
 MAX_RESTARTS = 5          # server restarts after a crash or hang before giving up
 
-passed = 0
-failed = 0
-skipped = 0
-notes = 0
-
-
-def check(name, condition, detail=""):
-    """Counts one check; prints its name, and what went wrong when it failed."""
-    global passed, failed
-    if condition:
-        passed += 1
-        print("ok   " + name, flush=True)
-    else:
-        failed += 1
-        print("FAIL " + name, flush=True)
-        if detail:
-            text = detail if isinstance(detail, str) else repr(detail)
-            for line in text.splitlines()[:40]:
-                print("       " + line[:400], flush=True)
-    return bool(condition)
-
-
-def skip(name, reason):
-    global skipped
-    skipped += 1
-    print("skip %s (%s)" % (name, reason), flush=True)
-
-
-def note(text):
-    """A divergence from the RFC that is harmless: printed, not failed."""
-    global notes
-    notes += 1
-    print("note " + text, flush=True)
-
-
-def info(text):
-    print("     " + text, flush=True)
-
-
-def safe(name, fn, *fn_args):
-    """Runs one part; an exception there is a failed check, not the end of the run."""
-    try:
-        fn(*fn_args)
-    except Exception:  # noqa: BLE001 - reported as a failure
-        check(name + " (ran without an exception)", False, traceback.format_exc())
-
-
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("CALLFLOW_SECRET_")}
-
-
-def cli(*cli_args, timeout=30):
-    done = subprocess.run([CALLFLOW, *cli_args], capture_output=True, text=True, env=ENV,
-                          timeout=timeout * SLOW)
-    return done.returncode, done.stdout, done.stderr
+t = harness.Checks()
 
 
 # --- the server ----------------------------------------------------------------------------------
 
-class Server:
-    """One `callflow serve --sip` process; stderr goes to a file that the checks read. A restart
-    (after a crash) gets a new database and new ports; every stderr is kept."""
+class Server(harness.Serve):
+    """One `callflow serve --sip` process on the torture flow, ready once it answers an OPTIONS;
+    stderr goes to a file that the checks read. A restart (after a crash) is a new Server, with
+    NUMBER one higher: a new database, new ports, its own stderr file."""
 
-    def __init__(self, work):
-        self.work = work
-        self.process = None
-        self.starts = 0
-        self.err_paths = []
-        self.dbs = []
-
-    def start(self):
-        self.starts += 1
-        self.db = os.path.join(self.work, "serve-%d.db" % self.starts)
-        self.dbs.append(self.db)
-        self.sip_port = sipkit.free_port(udp=True, tcp=True)
-        self.http_port = sipkit.free_port(udp=False, tcp=True)
+    def __init__(self, work, number):
         # Below the ephemeral range (32768-) and above sip_test.py's ports (20000-24599).
         base = 25000 + 500 * (os.getpid() % 15)
-        self.err_path = os.path.join(self.work, "serve-%d.err" % self.starts)
-        self.err_paths.append(self.err_path)
-        self.argv = [CALLFLOW, "serve", "--db", self.db,
-                     "--http", "127.0.0.1:%d" % self.http_port,
-                     "--sip", "127.0.0.1:%d" % self.sip_port, "--flow", FLOW,
-                     "--max-calls", "50", "--rtp-ports", "%d-%d" % (base, base + 399)]
-        self.err_file = open(self.err_path, "wb")
-        self.process = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL,
-                                        stderr=self.err_file, env=ENV)
-        deadline = time.monotonic() + 10 * SLOW
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            if sipkit.sip_options(self.sip_port, timeout=0.2) == 200:
-                return True
-            time.sleep(0.05)
-        return False
+        super().__init__(CALLFLOW, work, sip=True, slow=SLOW, name="serve-%d" % number, args=[
+            "--flow", FLOW, "--max-calls", "50", "--rtp-ports", "%d-%d" % (base, base + 399)])
 
-    def running(self):
-        return self.process is not None and self.process.poll() is None
+    def start(self):
+        super().start(wait=False)
+        return self.wait_ready(10)
+
+    def ready(self):
+        return sipkit.sip_options(self.sip_port, timeout=0.2) == 200
 
     def probe(self, timeout=PROBE_TIMEOUT):
         """The liveness probe: a valid OPTIONS (own Call-ID and branch) answered 200 in time."""
         return sipkit.sip_options(self.sip_port, timeout=timeout * SLOW)
 
-    def alive(self):
-        return self.running() and self.probe() == 200
-
-    def stderr(self, path=None):
-        try:
-            with open(path or self.err_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def all_stderr(self):
-        return "".join(self.stderr(p) for p in self.err_paths)
-
-    def records(self, db=None):
-        status, out, _ = cli("calls", "list", "--db", db or self.db, "--json", "--limit", "100000")
-        if status != 0:
-            return None
-        try:
-            return json.loads(out)
-        except ValueError:
-            return None
-
     def db_queue(self):
         """The writes /healthz says are waiting for the database, or None."""
+        status, body = self.healthz()
         try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % self.http_port,
-                                        timeout=2 * SLOW) as reply:
-                return int(json.loads(reply.read().decode()).get("dbQueue"))
-        except (OSError, ValueError, TypeError):
+            return int(body.get("dbQueue")) if status == 200 else None
+        except (AttributeError, ValueError, TypeError):
             return None
-
-    def kill(self, sig=signal.SIGKILL):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=15 * SLOW)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        if self.process:
-            self.err_file.close()
-        return self.process.returncode if self.process else None
 
 
 # --- SIP messages --------------------------------------------------------------------------------
 
-COMPACT = {"i": "call-id", "f": "from", "t": "to", "v": "via", "m": "contact",
-           "l": "content-length", "c": "content-type", "k": "supported", "s": "subject",
-           "e": "content-encoding"}
-
-
-def parse(data):
-    """A SIP message's start line and headers: (start line, {lower-case name: [values]}),
-    folded lines joined, compact names expanded. Never fails."""
-    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")  # bytes kept as they are
-    lines = head.split("\r\n")
-    start = lines[0] if lines else ""
-    headers = collections.OrderedDict()
-    last = None
-    for line in lines[1:]:
-        if line[:1] in (" ", "\t") and last is not None:
-            headers[last][-1] += " " + line.strip()
-            continue
-        if ":" not in line:
-            last = None
-            continue
-        name, value = line.split(":", 1)
-        name = name.strip().lower()
-        name = COMPACT.get(name, name)
-        headers.setdefault(name, []).append(value.strip())
-        last = name
-    return start, headers
-
-
-def first(headers, name):
-    values = headers.get(name)
-    return values[0] if values else None
-
-
-def status_of(start):
-    m = re.match(r"SIP/2\.0 (\d{3})( |$)", start)
-    return int(m.group(1)) if m else None
-
-
 def cseq_of(headers):
-    """(number, METHOD) of the CSeq header, (None, None) when there is none or it is odd."""
+    """(number, METHOD) of the CSeq header; (None, the raw value) when it has no number, (None,
+    None) when there is none. Unlike sipwire.cseq_of, an odd CSeq still names its method."""
     value = first(headers, "cseq") or ""
     m = re.match(r"(\d+)\s+(\S+)", value)
     return (int(m.group(1)), m.group(2).upper()) if m else (None, value.upper() or None)
@@ -470,7 +311,7 @@ class Listener:
 def rfc4475(c):
     files = sorted(glob.glob(os.path.join(RFC4475_DIR, "*.dat")))
     if not files:
-        skip("RFC 4475", "no .dat file in %s" % RFC4475_DIR)
+        t.skip("RFC 4475", "no .dat file in %s" % RFC4475_DIR)
         return
     messages = {}
     owner = {}            # Call-ID -> file name
@@ -486,8 +327,8 @@ def rfc4475(c):
             ports.update(reply_ports(data))
     listener = Listener(ports)
     if listener.failed:
-        note("RFC 4475: cannot listen on 127.0.0.1:%s (in use): answers sent there are not seen"
-             % ",".join(map(str, listener.failed)))
+        t.note("RFC 4475: cannot listen on 127.0.0.1:%s (in use): answers sent there are not seen"
+               % ",".join(map(str, listener.failed)))
     server = c.server
     results = {}
     dialogs = set()       # files answered with a 2xx that opened a dialog
@@ -566,15 +407,15 @@ def rfc4475(c):
             section, expect, ideal, must = RFC_CASES.get(name, ("?", "(not in the table)",
                                                                 {None}, None))
             alive = running and probe == 200
-            check("rfc4475 %-10s (%s): server alive after it (OPTIONS %s, running %s)"
-                  % (name, section, probe, running), alive, server.stderr()[-3000:])
+            t.check("rfc4475 %-10s (%s): server alive after it (OPTIONS %s, running %s)"
+                    % (name, section, probe, running), alive, server.stderr()[-3000:])
             if stray:
-                info("rfc4475 %s: also received %s" % (name, "; ".join(stray[:5])))
+                t.info("rfc4475 %s: also received %s" % (name, "; ".join(stray[:5])))
             if not alive:
                 save = os.path.join(CRASH_DIR, "callflow-torture-rfc4475-%s.dat" % name)
                 with open(save, "wb") as f:
                     f.write(data)
-                info("the input is saved as %s" % save)
+                t.info("the input is saved as %s" % save)
                 if not c.restart("rfc4475 " + name):
                     return
                 server = c.server
@@ -590,27 +431,27 @@ def rfc4475(c):
             line = "%-10s %-8s answered %-34s expected: %s" % (name, section, describe(answers),
                                                                 expect)
             if must == "silent":
-                check("rfc4475 %s: no answer to a response" % name, not answers, line)
+                t.check("rfc4475 %s: no answer to a response" % name, not answers, line)
             elif must == "no2xx":
-                check("rfc4475 %s: no 2xx to an invalid request (%s)" % (name,
-                      describe(answers)), not any(200 <= code < 300 for code, _ in answers),
-                      line)
+                t.check("rfc4475 %s: no 2xx to an invalid request (%s)" % (name,
+                        describe(answers)), not any(200 <= code < 300 for code, _ in answers),
+                        line)
             elif must == "nocall":
-                check("rfc4475 %s: no 2xx that opens a dialog (%s)" % (name, describe(answers)),
-                      name not in dialogs, line)
+                t.check("rfc4475 %s: no 2xx that opens a dialog (%s)" % (name, describe(answers)),
+                        name not in dialogs, line)
             elif must == "exact":
-                check("rfc4475 %s: answered as RFC 4475 says (%s)" % (name, describe(answers)),
-                      finals != [None] and conform, line)
+                t.check("rfc4475 %s: answered as RFC 4475 says (%s)" % (name, describe(answers)),
+                        finals != [None] and conform, line)
             elif must == "405/501":
-                check("rfc4475 %s: the unknown method gets 405 or 501, never 400 (%s)"
-                      % (name, describe(answers)),
-                      finals != [None] and all(code in (405, 501) for code in finals), line)
+                t.check("rfc4475 %s: the unknown method gets 405 or 501, never 400 (%s)"
+                        % (name, describe(answers)),
+                        finals != [None] and all(code in (405, 501) for code in finals), line)
             if conform:
-                info("pass " + line)
+                t.info("pass " + line)
             else:
-                note("rfc4475 " + line)
+                t.note("rfc4475 " + line)
             if logs.get(name) and (not conform or not answers):
-                info("           server stderr meanwhile: " + " | ".join(logs[name][:3])[:300])
+                t.info("           server stderr meanwhile: " + " | ".join(logs[name][:3])[:300])
     finally:
         listener.close()
 
@@ -737,15 +578,9 @@ def run_protos_case(c, number, invite_t, teardown_t, nonce):
             code = status_of(start)
             if code is None:
                 # The server's own request (a BYE when its flow hangs up): answer it.
-                method = start.split(" ", 1)[0]
-                if method not in ("ACK", "") and headers.get("via"):
-                    lines = ["SIP/2.0 200 OK"] + ["Via: %s" % v for v in headers["via"]]
-                    for name, label in (("from", "From"), ("to", "To"), ("call-id", "Call-ID"),
-                                        ("cseq", "CSeq")):
-                        if first(headers, name) is not None:
-                            lines.append("%s: %s" % (label, first(headers, name)))
-                    lines.append("Content-Length: 0")
-                    sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), target)
+                reply = ok_to_request(start, headers)
+                if reply is not None:
+                    sock.sendto(reply, target)
                 continue
             number, method = cseq_of(headers)
             answers.append((code, method))
@@ -798,7 +633,7 @@ def run_protos_case(c, number, invite_t, teardown_t, nonce):
 
 def protos(c):
     if not os.path.exists(PROTOS_TARBALL):
-        skip("PROTOS c07-sip", "%s is missing" % PROTOS_TARBALL)
+        t.skip("PROTOS c07-sip", "%s is missing" % PROTOS_TARBALL)
         return
     unpack = os.path.join(c.work, "protos")
     os.makedirs(unpack)
@@ -812,12 +647,12 @@ def protos(c):
         base = os.path.basename(path)
         if base.isdigit():
             case_files[int(base)] = path
-    check("protos: the tarball holds the 4527 cases", len(case_files) == 4527,
-          "%d case files" % len(case_files))
+    t.check("protos: the tarball holds the 4527 cases", len(case_files) == 4527,
+            "%d case files" % len(case_files))
     numbers = sorted(case_files) if ALL else sorted(
         n for n in case_files if n == 0 or n % 15 == 0)
-    info("PROTOS c07-sip: %d of %d cases (%s)" % (len(numbers), len(case_files),
-                                                 "--all" if ALL else "case 0 and every 15th"))
+    t.info("PROTOS c07-sip: %d of %d cases (%s)" % (len(numbers), len(case_files),
+                                                   "--all" if ALL else "case 0 and every 15th"))
     nonce = "%06x" % random.getrandbits(24)
     stats = collections.OrderedDict((name, ProtosStats()) for name, _, _ in PROTOS_GROUPS)
     recent = collections.deque(maxlen=3)
@@ -856,7 +691,7 @@ def protos(c):
             running = c.server.running()
             late = c.server.probe(PROBE_TIMEOUT * 3) if running else None
             if running and late == 200:
-                note("protos case %07d (%s): the probe was answered only late" % (number, group))
+                t.note("protos case %07d (%s): the probe was answered only late" % (number, group))
                 continue
             if st.first_fail is None:
                 st.first_fail = number
@@ -872,36 +707,36 @@ def protos(c):
                      else "not answering")
             print("     protos case %07d (%s): server %s after it (OPTIONS %s); input saved as %s"
                   % (number, group, state, late, save), flush=True)
-            info("stderr: " + c.server.stderr()[-1500:].replace("\n", " | "))
+            t.info("stderr: " + c.server.stderr()[-1500:].replace("\n", " | "))
             if not c.restart("protos case %07d" % number):
                 break
     elapsed = time.monotonic() - started
-    check("protos: every case file splits into an INVITE and a teardown", not unparsed,
-          "cases %s" % unparsed[:20])
+    t.check("protos: every case file splits into an INVITE and a teardown", not unparsed,
+            "cases %s" % unparsed[:20])
     for group, st in stats.items():
         if not st.run:
             continue
         answered = ", ".join("%s x%d" % (k, v) for k, v in sorted(st.answers.items()))
-        check("protos %-30s server alive after each of %3d cases%s (INVITE answered: %s)"
-              % (group + ":", st.run, "" if st.first_fail is None else
-                 ", first failing case %07d" % st.first_fail, answered),
-              st.first_fail is None, "failing cases: %s" % st.failures)
+        t.check("protos %-30s server alive after each of %3d cases%s (INVITE answered: %s)"
+                % (group + ":", st.run, "" if st.first_fail is None else
+                   ", first failing case %07d" % st.first_fail, answered),
+                st.first_fail is None, "failing cases: %s" % st.failures)
         # An INVITE with no usable To header cannot open a dialog: 400, never a 2xx (RFC 3261
         # 8.1.1), and never 500 (From without a tag included).
-        check("protos %-30s no 2xx without a To tag, no 5xx but 503 and 501" % (group + ":"),
-              not st.no_tag and not st.server_errors,
-              "2xx without To tag: %s; 5xx: %s" % (st.no_tag[:10], st.server_errors[:10]))
+        t.check("protos %-30s no 2xx without a To tag, no 5xx but 503 and 501" % (group + ":"),
+                not st.no_tag and not st.server_errors,
+                "2xx without To tag: %s; 5xx: %s" % (st.no_tag[:10], st.server_errors[:10]))
         if st.busy:
-            info("protos %s: %d case(s) got 503 at --max-calls 50 and were run again 5 s later"
-                 % (group, st.busy))
+            t.info("protos %s: %d case(s) got 503 at --max-calls 50 and were run again 5 s later"
+                   % (group, st.busy))
         if st.no_tag:
-            note("protos %s: a 2xx without a To tag (a dialog no ACK or BYE can reach; it ends "
-                 "when the flow hangs up) in %d case(s): %s" % (group, len(st.no_tag),
-                                                               ", ".join(st.no_tag[:10])))
+            t.note("protos %s: a 2xx without a To tag (a dialog no ACK or BYE can reach; it ends "
+                   "when the flow hangs up) in %d case(s): %s" % (group, len(st.no_tag),
+                                                                 ", ".join(st.no_tag[:10])))
         if st.server_errors:
-            note("protos %s: a 5xx answer to a malformed INVITE (400 or acceptance expected): "
-                 "%s" % (group, ", ".join(st.server_errors[:10])))
-    info("PROTOS: %d cases in %.1f s" % (sum(st.run for st in stats.values()), elapsed))
+            t.note("protos %s: a 5xx answer to a malformed INVITE (400 or acceptance expected): "
+                   "%s" % (group, ", ".join(st.server_errors[:10])))
+    t.info("PROTOS: %d cases in %.1f s" % (sum(st.run for st in stats.values()), elapsed))
 
 
 def no_open_calls(c):
@@ -922,15 +757,15 @@ def no_open_calls(c):
         counts = collections.Counter()
         unreadable = []
         dead_open = 0
-        for db in c.server.dbs:
-            records = c.server.records(db)
+        for server in c.servers:
+            records = server.records()
             if records is None:
-                unreadable.append(db)
+                unreadable.append(server.db)
                 continue
             for r in records:
                 counts[r.get("status")] += 1
                 if r.get("status") == "open":
-                    if db == c.server.db:
+                    if server is c.server:
                         open_records.append(r)
                     else:
                         dead_open += 1
@@ -943,18 +778,18 @@ def no_open_calls(c):
         if time.monotonic() >= deadline:
             break
         time.sleep(0.5)
-    info("call records: %s (after %.1f s); %d INVITEs were answered 2xx"
-         % (dict(counts), time.monotonic() - started, c.answered))
+    t.info("call records: %s (after %.1f s); %d INVITEs were answered 2xx"
+           % (dict(counts), time.monotonic() - started, c.answered))
     if dead_open:
-        info("%d record(s) left open by a server that died" % dead_open)
-    check("`callflow calls list --db` reads the records while serve runs", not unreadable,
-          unreadable)
-    check("no call record is left open (%d open)" % len(open_records), not open_records,
-          json.dumps(open_records[:5], indent=1)[:3000])
+        t.info("%d record(s) left open by a server that died" % dead_open)
+    t.check("`callflow calls list --db` reads the records while serve runs", not unreadable,
+            unreadable)
+    t.check("no call record is left open (%d open)" % len(open_records), not open_records,
+            json.dumps(open_records[:5], indent=1)[:3000])
     if c.restarts == 0:
         total = sum(counts.values())
-        check("every INVITE answered 2xx left a call record (%d records, %d answered)"
-              % (total, c.answered), total >= c.answered)
+        t.check("every INVITE answered 2xx left a call record (%d records, %d answered)"
+                % (total, c.answered), total >= c.answered)
 
 
 class Context:
@@ -964,66 +799,63 @@ class Context:
 def main():
     if not os.path.isdir(CORPORA) or not (os.path.isdir(RFC4475_DIR)
                                           or os.path.exists(PROTOS_TARBALL)):
-        print("skip: the SIP torture corpora are not there (%s)" % CORPORA)
-        print("0 passed, 0 failed, 1 skipped")
-        return 0
+        t.skip("SIP torture corpora", "they are not there (%s)" % CORPORA)
+        return t.finish()
     if not os.access(CALLFLOW, os.X_OK):
         sys.exit("torture_test.py: %s is not an executable" % CALLFLOW)
-    started = time.monotonic()
-    info("SLOW=%g, corpora in %s" % (SLOW, CORPORA))
+    t.info("SLOW=%g, corpora in %s" % (SLOW, CORPORA))
     with tempfile.TemporaryDirectory(prefix="callflow-torture-") as work:
         c = Context()
         c.work = work
-        c.server = Server(work)
+        c.server = Server(work, 1)
+        c.servers = [c.server]  # every server started, the current one last
         c.restarts = 0
         c.answered = 0          # INVITEs answered with a 2xx: calls that must leave a record
 
         def restart(why):
             c.restarts += 1
             if c.restarts > MAX_RESTARTS:
-                check("fewer than %d server restarts" % MAX_RESTARTS, False, why)
+                t.check("fewer than %d server restarts" % MAX_RESTARTS, False, why)
                 return False
-            c.server.kill(signal.SIGKILL)
+            c.server.stop()
+            c.server = Server(work, len(c.servers) + 1)
+            c.servers.append(c.server)
             ok = c.server.start()
-            info("server restarted after %s: %s" % (why, "up" if ok else "did not start"))
+            t.info("server restarted after %s: %s" % (why, "up" if ok else "did not start"))
             return ok
 
         c.restart = restart
         try:
-            status, out, err = cli("check", FLOW)
-            check("callflow check tests/sip/torture/short_call.json", status == 0, out + err)
+            status, out, err = harness.run_cli(CALLFLOW, "check", FLOW, timeout=30, slow=SLOW)
+            t.check("callflow check tests/sip/torture/short_call.json", status == 0, out + err)
             up = c.server.start()
-            check("serve --sip answers OPTIONS within %.0f s" % (10 * SLOW), up,
-                  (" ".join(c.server.argv) + "\n" + c.server.stderr())[-3000:])
+            t.check("serve --sip answers OPTIONS within %.0f s" % (10 * SLOW), up,
+                    (" ".join(c.server.argv) + "\n" + c.server.stderr())[-3000:])
             if up:
-                check("liveness probe: a valid OPTIONS gets 200 within %.1f s"
-                      % (PROBE_TIMEOUT * SLOW), c.server.probe() == 200)
+                t.check("liveness probe: a valid OPTIONS gets 200 within %.1f s"
+                        % (PROBE_TIMEOUT * SLOW), c.server.probe() == 200)
                 if os.path.isdir(RFC4475_DIR):
                     t0 = time.monotonic()
-                    safe("rfc4475", rfc4475, c)
-                    info("RFC 4475: %.1f s" % (time.monotonic() - t0))
+                    t.safe("rfc4475", rfc4475, c)
+                    t.info("RFC 4475: %.1f s" % (time.monotonic() - t0))
                 else:
-                    skip("RFC 4475", "%s is missing" % RFC4475_DIR)
-                safe("protos", protos, c)
-                safe("no open calls", no_open_calls, c)
-                check("serve is still running at the end (%d restart(s))" % c.restarts,
-                      c.server.running() and c.server.probe() == 200,
-                      c.server.stderr()[-3000:])
+                    t.skip("RFC 4475", "%s is missing" % RFC4475_DIR)
+                t.safe("protos", protos, c)
+                t.safe("no open calls", no_open_calls, c)
+                t.check("serve is still running at the end (%d restart(s))" % c.restarts,
+                        c.server.running() and c.server.probe() == 200,
+                        c.server.stderr()[-3000:])
         except Exception:  # noqa: BLE001 - reported as a failure
-            check("the run completed without an exception", False, traceback.format_exc())
+            t.check("the run completed without an exception", False, traceback.format_exc())
         finally:
-            c.server.kill(signal.SIGKILL)
-        text = c.server.all_stderr()
-        reports = [line for line in text.splitlines()
-                   if any(mark in line for mark in SANITIZER_MARKS)]
-        check("no sanitizer report on the server's stderr", not reports,
-              "\n".join(reports[:20]) + "\n" + text[-3000:])
+            c.server.stop()
+        text = "".join(server.stderr() for server in c.servers)
+        t.no_sanitizer_report("no sanitizer report on the server's stderr", text,
+                              marks=SANITIZER_MARKS)
         decode_errors = len(re.findall(r"msg decode err", text))
-        info("server stderr: %d lines, %d libre 'msg decode err' lines"
-             % (len(text.splitlines()), decode_errors))
-    print("%d passed, %d failed, %d skipped, %d notes (%.1f s)"
-          % (passed, failed, skipped, notes, time.monotonic() - started))
-    return 1 if failed else 0
+        t.info("server stderr: %d lines, %d libre 'msg decode err' lines"
+               % (len(text.splitlines()), decode_errors))
+    return t.finish()
 
 
 if __name__ == "__main__":

@@ -92,9 +92,11 @@ class Checks:
             self.check(name + " (ran without an exception)", False, traceback.format_exc())
             return None
 
-    def no_sanitizer_report(self, name, text):
-        hits = [line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKS)]
-        return self.check(name, not hits, text[-4000:] if hits else "")
+    def no_sanitizer_report(self, name, text, marks=SANITIZER_MARKS):
+        """A check that no line of TEXT holds one of MARKS (a sanitizer's report)."""
+        hits = [line for line in text.splitlines() if any(m in line for m in marks)]
+        return self.check(name, not hits, "\n".join(hits[:20]) + "\n" + text[-4000:]
+                          if hits else "")
 
     def finish(self):
         """Prints the summary; returns the exit status (1 when a check failed)."""
@@ -144,11 +146,13 @@ def http(method, url, body=None, headers=None, timeout=10):
 
 class Serve:
     """One `callflow serve` process on 127.0.0.1: its database, HTTP port and (with sip=True)
-    SIP port; stderr kept in a file; stopped by PID."""
+    SIP port; stderr kept in a file; stopped by PID. DB names another database file than
+    WORK/NAME.db. A subclass may override ready() (what wait_ready waits for)."""
 
-    def __init__(self, binary, work, args=(), sip=False, env=None, slow=1.0, name="serve"):
+    def __init__(self, binary, work, args=(), sip=False, env=None, slow=1.0, name="serve",
+                 db=None):
         self.binary, self.work, self.slow = binary, work, slow
-        self.db = os.path.join(work, name + ".db")
+        self.db = db or os.path.join(work, name + ".db")
         self.http_port = free_port()
         self.sip_port = free_port(udp=True) if sip else 0
         self.err_path = os.path.join(work, name + ".err")
@@ -160,9 +164,13 @@ class Serve:
         self.process = None
         self.err_file = None
 
-    def start(self, wait=True):
+    def start(self, wait=True, prefix=()):
+        """Starts the server (run under the command PREFIX when one is given, e.g. setpriv);
+        with WAIT, whether it became ready. It may be started again once stopped."""
+        if self.err_file:
+            self.err_file.close()
         self.err_file = open(self.err_path, "ab")
-        self.process = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL,
+        self.process = subprocess.Popen(list(prefix) + self.argv, stdout=subprocess.DEVNULL,
                                         stderr=self.err_file, env=self.env)
         return self.wait_ready() if wait else True
 
@@ -181,10 +189,14 @@ class Serve:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 return False
-            if self.healthz()[0] == 200:
+            if self.ready():
                 return True
             time.sleep(0.05)
         return False
+
+    def ready(self):
+        """Whether the running server is ready: /healthz answers 200."""
+        return self.healthz()[0] == 200
 
     def running(self):
         return self.process is not None and self.process.poll() is None
@@ -200,10 +212,11 @@ class Serve:
         except subprocess.TimeoutExpired:
             return None
 
-    def stop(self, sig=signal.SIGKILL):
+    def stop(self, sig=signal.SIGKILL, timeout=15):
+        """Sends SIG, waits up to TIMEOUT (scaled) for the exit, else kills; the exit status."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(sig)
-            if self.wait(15) is None:
+            if self.wait(timeout) is None:
                 self.process.kill()
                 self.process.wait(timeout=10)
         if self.err_file:

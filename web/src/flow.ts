@@ -108,7 +108,7 @@ export const TYPES: TypeSpec[] = [
   {
     type: 'TextToSpeech',
     label: 'Text to Speech',
-    exits: ['output'],
+    exits: ['output', 'error'],
     phrase: 'Phrase',
     fields: [
       { key: 'text', label: 'Text', kind: 'fillArea' },
@@ -119,7 +119,7 @@ export const TYPES: TypeSpec[] = [
   {
     type: 'Play',
     label: 'Play',
-    exits: ['output'],
+    exits: ['output', 'error'],
     phrase: 'Phrases',
     fields: [],
     blank: () => ({ phrase: [] }),

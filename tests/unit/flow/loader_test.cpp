@@ -249,9 +249,9 @@ TEST(LoaderTest, ProblemsNameElementAndKey) {
        },
        R"(element "Bye": key "next.output": Hangup has no exit "output" (its exits: none))"},
       {"exit the type lacks, with exits",
-       [](auto& f) { elementNamed(f, "Welcome")["next"].as_object()["error"] = "Bye"; },
-       R"(element "Welcome": key "next.error": TextToSpeech has no exit "error" (its exits:)"
-       R"( output))"},
+       [](auto& f) { elementNamed(f, "Welcome")["next"].as_object()["noInput"] = "Bye"; },
+       R"(element "Welcome": key "next.noInput": TextToSpeech has no exit "noInput" (its exits:)"
+       R"( output, error))"},
       {"unknown exit",
        [](auto& f) { elementNamed(f, "GETAPI")["next"].as_object()["sideways"] = "Bye"; },
        R"(element "GETAPI": key "next.sideways": unknown exit "sideways" (ApiRequest exits:)"
