@@ -357,6 +357,12 @@ def cpu_seconds(pid):
 
 
 def p8(work):
+    if harness.sanitized(CALLFLOW):
+        # Out of descriptors, the sanitizer runtime fails too: UBSan's vptr check opens a pipe to
+        # probe memory, and reports any object as having an invalid vptr when it cannot.
+        t.skip("P8 descriptors run out", "the sanitizer runtime needs descriptors of its own; "
+               "P8 runs in the plain build")
+        return
     limit = 96
     flow = write_flow(work, "P8Hold", HOLD_FLOW, "Hold")
     media_timeout = 12 * SLOW
@@ -380,7 +386,10 @@ def p8(work):
                 break
         time.sleep(0.5)
         t.check("P8: the server's descriptors are all in use", fd_count(pid) >= limit,
-                (fd_count(pid), len(hogs)))
+                (fd_count(pid), len(hogs), server.running(), server.stderr()[-1500:]))
+        if not server.running():
+            live.finish(5)
+            return
         # A SIP connection over TCP waits in the backlog too: it must not spin the server.
         tcp = socket.create_connection(("127.0.0.1", server.sip_port), timeout=2)
         peer = sipwire.UdpPeer(server.sip_port)
