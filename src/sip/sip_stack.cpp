@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -30,6 +31,16 @@ extern "C" {
 #undef MIN
 #undef MAX
 #undef ARRAY_SIZE
+
+// libre 1.1.0 reads its timers' clock (tmr_jiffies) with gettimeofday(): a step of the wall
+// clock (NTP, `date`) would fire every SIP timer at once, or hold them all for as long as it
+// stepped back (RELIABILITY.md row P9). libre's own calls to it go through the PLT, so this
+// definition in the program takes their place: milliseconds of the monotonic clock.
+extern "C" uint64_t tmr_jiffies(void) {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
+}
 
 namespace callflow::sip {
 

@@ -490,15 +490,35 @@ def p9(work):
             t.check("P9 %ss: the record's duration is the call's (%s s), not an hour off"
                     % (jump, duration), duration is not None and 0 <= duration < 60 * SLOW,
                     records)
+        # A call whose 200 OK is never acknowledged, the clock an hour on after its first 200:
+        # SIP timers on the wall clock would all fire at once and end it within a second.
+        peer = sipwire.UdpPeer(server.sip_port)
+        try:
+            sent = time.monotonic()
+            invite(peer, "7694", harness.free_port(udp=True))
+            peer.collect(5 * SLOW, until=lambda a: a.code == 200)
+            with open(offset, "w") as f:
+                f.write("+3600\n")
+            deadline = time.monotonic() + 45 * SLOW
+            while time.monotonic() < deadline and "BYE" not in peer.requests:
+                peer.collect(0.5)
+            waited = time.monotonic() - sent
+            with open(offset, "w") as f:
+                f.write("+0\n")
+            t.check("P9 +3600s: an unacknowledged 200 is still given 64*T1 (BYE after %.0f s)"
+                    % waited, "BYE" in peer.requests and waited >= 25, (peer.requests, waited))
+        finally:
+            peer.close()
         handle, up = sipcalls.hold_calls(server, work, "p9-drain", 1, "7693", slow=SLOW)
+        t.check("P9: a call is live before the drain", up)
         with open(offset, "w") as f:
             f.write("+3600\n")
         signalled = time.monotonic()
         server.send_signal(signal.SIGTERM)
         code = server.wait(30)
         elapsed = time.monotonic() - signalled
-        t.check("P9: a drain across a +1 h jump still lasts its 3 s (%.1f s)" % elapsed,
-                code == 0 and 2.5 <= elapsed <= 15 * SLOW, (code, elapsed))
+        t.check("P9: a drain across a +1 h jump still lasts its 3 s and exits 0 (%.1f s)"
+                % elapsed, code == 0 and 2.5 <= elapsed <= 15 * SLOW, (code, elapsed))
         handle.finish(10 * SLOW)
 
 
