@@ -45,6 +45,83 @@ Error positioned(std::size_t position, std::string message) {
               "at character " + std::to_string(position + 1) + ": " + message);
 }
 
+// Where a JSON template's text stands, literal by literal, so each fillpoint is placed: inside a
+// string its value is escaped; outside, it is written as one whole JSON value (a number, true,
+// false, null or a quoted string), so it must stand where a value stands: after `:`, `[` or `,`
+// in an array, or alone, and before `,`, `]` or `}`. Anywhere else (`-{{x}}`, `{{x}}{{y}}`,
+// `{ {{x}}: 1 }`) or inside an escape sequence (`"\{{x}}"`, `"\u00{{x}}"`), some value would
+// make the body something other than JSON, whatever the escaping: the template is refused.
+class JsonShape {
+ public:
+  // Advances over template text; "" or why the fillpoint before it cannot stand there.
+  std::string scan(std::string_view literal) {
+    for (char c : literal) {
+      if (in_string_) {
+        if (hex_left_ > 0) {
+          --hex_left_;
+        } else if (after_backslash_) {
+          after_backslash_ = false;
+          if (c == 'u') hex_left_ = 4;
+        } else if (c == '\\') {
+          after_backslash_ = true;
+        } else if (c == '"') {
+          in_string_ = false;
+        }
+        continue;
+      }
+      if (isSpace(c)) continue;
+      if (value_pending_) {
+        if (c != ',' && c != ']' && c != '}')
+          return "fillpoint outside a JSON string followed by " + quoted(c) + kWhole;
+        value_pending_ = false;
+      }
+      last_ = c;
+      if (c == '"') {
+        in_string_ = true;
+      } else if (c == '{' || c == '[') {
+        open_.push_back(c);
+      } else if ((c == '}' || c == ']') && !open_.empty()) {
+        open_.pop_back();
+      }
+    }
+    return {};
+  }
+
+  bool inString() const { return in_string_; }
+
+  // A fillpoint comes after the text scanned so far: "" or why it cannot stand there.
+  std::string place() {
+    if (in_string_) {
+      return after_backslash_ || hex_left_ > 0 ? "fillpoint inside a JSON escape sequence" : "";
+    }
+    if (value_pending_) return "two fillpoints side by side outside a JSON string";
+    value_pending_ = true;
+    bool in_object = !open_.empty() && open_.back() == '{';
+    if (last_ == '{' || (last_ == ',' && in_object)) {
+      return "fillpoint as a JSON key: put it inside quotes (\"{{...}}\": ...)";
+    }
+    if (last_ == 0 || last_ == ':' || last_ == '[' || last_ == ',') return {};
+    return "fillpoint outside a JSON string after " + quoted(last_) + kWhole;
+  }
+
+ private:
+  static constexpr const char* kWhole =
+      ": there it is written as a whole JSON value (put it inside quotes to join it with text)";
+  static std::string quoted(char c) {
+    auto u = static_cast<unsigned char>(c);
+    if (u > 0x20 && u < 0x7F) return std::string("\"") + c + "\"";
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    return std::string("byte 0x") + kHex[u >> 4] + kHex[u & 0xF];
+  }
+
+  bool in_string_ = false;
+  bool after_backslash_ = false;
+  int hex_left_ = 0;            // of a \uXXXX
+  bool value_pending_ = false;  // a fillpoint outside a string, not yet followed by anything
+  char last_ = 0;               // the last character outside strings but whitespace
+  std::vector<char> open_;      // the objects and arrays open
+};
+
 }  // namespace
 
 Result<DataPath> parseDataPath(std::string_view text) {
@@ -97,25 +174,8 @@ Result<DataPath> parseDataPath(std::string_view text) {
 Result<Template> Template::parse(std::string_view text, Encoding encoding, PathBinder& binder) {
   Template out;
   out.source_ = std::string(text);
-  // JSON string state, tracked across literals to know where each fillpoint lands.
-  bool in_string = false;
-  bool escaped = false;
-  auto scan_json = [&](std::string_view literal) {
-    for (char c : literal) {
-      if (in_string) {
-        if (escaped) {
-          escaped = false;
-        } else if (c == '\\') {
-          escaped = true;
-        } else if (c == '"') {
-          in_string = false;
-        }
-      } else if (c == '"') {
-        in_string = true;
-      }
-    }
-  };
-
+  JsonShape json;
+  std::size_t value_open = 0;  // where the last fillpoint outside a JSON string starts
   Segment current;
   std::size_t i = 0;
   while (i < text.size()) {
@@ -175,8 +235,12 @@ Result<Template> Template::parse(std::string_view text, Encoding encoding, PathB
     current.path = std::move(*path);
     current.has_fill = true;
     if (encoding == Encoding::kJson) {
-      scan_json(current.literal);
-      current.encoding = in_string ? FillEncoding::kJsonString : FillEncoding::kJsonValue;
+      if (std::string why = json.scan(current.literal); !why.empty()) {
+        return positioned(value_open, why);
+      }
+      if (std::string why = json.place(); !why.empty()) return positioned(open, why);
+      current.encoding = json.inString() ? FillEncoding::kJsonString : FillEncoding::kJsonValue;
+      if (!json.inString()) value_open = open;
     } else if (encoding == Encoding::kUrl) {
       current.encoding = FillEncoding::kUrl;
     } else if (encoding == Encoding::kHeader) {
@@ -186,6 +250,11 @@ Result<Template> Template::parse(std::string_view text, Encoding encoding, PathB
     current = Segment{};
     ++out.fill_count_;
     i = close + 2;
+  }
+  if (encoding == Encoding::kJson) {
+    if (std::string why = json.scan(current.literal); !why.empty()) {
+      return positioned(value_open, why);
+    }
   }
   if (!current.literal.empty()) out.segments_.push_back(std::move(current));
   return out;

@@ -194,6 +194,7 @@ TEST(ApiRequestSettingsTest, UrlRules) {
                     "{{secret.NAME}}");
   expectProblem({{"url", "https://"}}, key + "has no host");
   expectProblem({{"url", "https:///x"}}, key + "has no host");
+  expectProblem({{"url", "http:///{{p}}"}}, key + "has no host");  // libcurl: host from p
   expectProblem({{"url", "https://h\\evil.com/x"}},
                 key + "the host contains a space or a backslash");
   expectProblem({{"url", "https://h/a b"}},

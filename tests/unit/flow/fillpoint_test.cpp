@@ -477,6 +477,51 @@ TEST_F(FillpointTest, JsonStringStateFollowsEscapesInLiterals) {
   EXPECT_EQ(render(R"({"{{V}}": "{{V}}-{{V}}"})", Encoding::kJson), R"({"a\"b": "a\"b-a\"b"})");
 }
 
+TEST_F(FillpointTest, JsonFillpointInsideAnEscapeSequenceIsRefused) {
+  // Found by fuzz_fillpoint: `"\{{V}}"` renders as `"\a"`, which no escaping of the value can
+  // make JSON; so does a fillpoint among the four hex digits of \u.
+  for (std::string_view text :
+       {R"({"k": "\{{V}}"})", R"({"k": "\u{{V}}"})", R"({"k": "\u00{{V}}41"})"}) {
+    EXPECT_NE(parseError(text, Encoding::kJson).find(": fillpoint inside a JSON escape sequence"),
+              std::string::npos)
+        << text;
+  }
+  // After a complete escape, the fillpoint is in the string again.
+  setIvr("V", "a");
+  EXPECT_EQ(render(R"({"k": "\u0041{{V}}\\{{V}}"})", Encoding::kJson), R"({"k": "\u0041a\\a"})");
+  // The text and URL encodings know no JSON escapes.
+  EXPECT_EQ(render(R"(\{{V}})"), R"(\a)");
+}
+
+TEST_F(FillpointTest, JsonFillpointOutsideAStringMustBeAWholeValue) {
+  // Found by fuzz_fillpoint: `[{{x}},-{{y | default: "7"}}]` is `[null,-7]` without values and
+  // `[null,-"-1r."]` with one; a value written whole cannot be joined to other text.
+  struct Case {
+    std::string_view text;
+    std::string_view want;
+  };
+  const Case cases[] = {
+      {R"([1,-{{V}}])", "at character 5: fillpoint outside a JSON string after \"-\""},
+      {R"({"n": {{V}}0})", "at character 7: fillpoint outside a JSON string followed by \"0\""},
+      {R"({"n": {{V}}.5})", "at character 7: fillpoint outside a JSON string followed by \".\""},
+      {R"([{{V}} {{V}}])", "at character 8: two fillpoints side by side outside a JSON string"},
+      {R"([{{V}}{{V}}])", "at character 7: two fillpoints side by side"},
+      {R"({"a": "x"{{V}}})", "at character 10: fillpoint outside a JSON string after \"\"\""},
+      {R"({ {{V}}: 1})", "at character 3: fillpoint as a JSON key: put it inside quotes"},
+      {R"({"a": [1], {{V}}: 1})", "at character 12: fillpoint as a JSON key"},
+      {"[{{V}}\x01]", "at character 2: fillpoint outside a JSON string followed by byte 0x01"},
+  };
+  for (const Case& c : cases) {
+    std::string message = parseError(c.text, Encoding::kJson);
+    EXPECT_EQ(message.substr(0, c.want.size()), c.want) << c.text << " -> " << message;
+  }
+  // Whole values: in objects, in arrays (also after a comma, and nested), and a body of one.
+  setIvr("V", "-1r.");
+  EXPECT_EQ(render(R"({"a": {{V}}, "b": [ {{V}} , [{{V}}] ],"c":{{V}} })", Encoding::kJson),
+            R"({"a": "-1r.", "b": [ "-1r." , ["-1r."] ],"c":"-1r." })");
+  EXPECT_EQ(render("{{V}}", Encoding::kJson), R"("-1r.")");
+}
+
 TEST_F(FillpointTest, JsonValuesOutsideStrings) {
   struct Case {
     std::string value;
