@@ -70,12 +70,13 @@ fuzz-smoke: deps
 	bash scripts/fuzz.sh 20
 
 # An hour of calls through `serve --sip` (greeting, ApiRequest, read-back, hang-up) and the slope
-# of the server's RSS after warm-up; not in CI. SOAK_SECONDS=600 for a shorter run.
+# of the server's RSS after warm-up, kept in build/soak.log for `make reliability-report`; not in
+# CI. SOAK_SECONDS=600 for a shorter run.
 SOAK_SECONDS ?= 3600
 SOAK_RATE ?= 5
 SOAK_CONCURRENT ?= 40
 soak: build
-	python3 tests/reliability/soak.py $(CALLFLOW) . $(SOAK_SECONDS) $(SOAK_RATE) $(SOAK_CONCURRENT)
+	bash -o pipefail -c 'python3 tests/reliability/soak.py $(CALLFLOW) . $(SOAK_SECONDS) $(SOAK_RATE) $(SOAK_CONCURRENT) 2>&1 | tee build/soak.log'
 
 # The figures table of docs/RELIABILITY.md from real runs: every PROTOS-style case, 50 kill -9
 # cycles each for leads and calls, the overload and flood runs, 60 s of fuzzing a target.
