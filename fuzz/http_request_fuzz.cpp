@@ -4,9 +4,9 @@
 // - Anything else is bytes arriving on a connection of `callflow serve`: Beast's request parser
 //   with HttpServer's limits (header 16 KiB, body 1 MiB, or a route's own, here 16 MiB for a
 //   prompt upload), pipelined requests one after the other as HttpServer::Impl::session reads
-//   them, each complete one through what respond() does: the method, parseTarget, the Host
-//   header, the headers copied, and Router::dispatch on a route table shaped like the admin
-//   API's; a body goes through the lead validation above.
+//   them, each complete one through what respond() does: toRequest (the method, parseTarget,
+//   the Host header, the headers copied), then Router::dispatch on a route table shaped like
+//   the admin API's; a body goes through the lead validation above.
 // Invariants: a parsed target's path starts with '/' and holds no NUL, "." or ".." segment; a
 // body read is within its route's limit; an accepted lead has only valid UTF-8 text of at most
 // 4096 bytes without NUL, and reads back the same from both of its JSON shapes.
@@ -25,6 +25,7 @@
 #include "callflow/utf8.h"
 #include "flow/json_text.h"
 #include "fuzz_check.h"
+#include "server/http_request.h"
 #include "server/router.h"
 #include "store/lead_json.h"
 
@@ -85,23 +86,16 @@ void validateLead(std::string_view body) {
   }
 }
 
-// What HttpServer::Impl::respond does with a complete request, up to the handler.
+// What HttpServer::Impl::respond does with a complete request: toRequest, then the router.
 void respond(http::request<http::string_body>& message) {
-  if (message.method() == http::verb::unknown) return;  // 501
   Request request;
-  request.method = http::to_string(message.method());
-  if (!parseTarget(message.target(), request)) return;  // 400
+  if (toRequest(message, request)) return;  // 400 or 501
   FUZZ_CHECK(!request.path.empty() && request.path.front() == '/');
   FUZZ_CHECK(request.path.find('\0') == std::string::npos);
   FUZZ_CHECK(request.path.find("/./") == std::string::npos &&
              request.path.find("/../") == std::string::npos);
   FUZZ_CHECK(!request.path.ends_with("/.") && !request.path.ends_with("/.."));
-  if (message.version() >= 11 && message.find(http::field::host) == message.end()) return;
-  for (const auto& field : message) {
-    request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  }
   (void)request.header("Authorization");
-  request.body = std::move(message.body());
 
   asio::io_context loop;
   asio::co_spawn(loop, routes().dispatch(request), [](std::exception_ptr, Response) {});

@@ -1,9 +1,9 @@
-// Fuzz target 6: the RTP side of a call, as RtpStream::onPacket (src/media/rtp_stream.cpp,
-// private) handles what arrives on a call's port: parseRtp, then an RFC 4733 telephone event
-// into the DtmfDetector, or (no telephone-event negotiated, --inband-dtmf) G.711 audio into the
-// in-band detector. The input's first byte chooses the set-up (bit 0: telephone-event payload
-// type 101 negotiated; bit 1: PCMA rather than PCMU), then come datagrams, each after a
-// one-byte length, with one detector per input.
+// Fuzz target 6: the RTP side of a call, as RtpStream::onPacket (src/media/rtp_stream.cpp)
+// handles what arrives on a call's port: parseRtp, then its DigitReader: an RFC 4733 telephone
+// event into the DtmfDetector, or (no telephone-event negotiated, --inband-dtmf) G.711 audio into
+// the in-band detector. The input's first byte chooses the set-up (bit 0: telephone-event payload
+// type 101 negotiated; bit 1: PCMA rather than PCMU), then come datagrams, each after a one-byte
+// length, with one reader per input.
 // Invariants: the payload lies inside the datagram; a parsed header written back and parsed
 // again is the same header; every digit reported is a DTMF key.
 #include <algorithm>
@@ -16,8 +16,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "media/g711.h"
-#include "media/inband_dtmf.h"
+#include "media/digit_reader.h"
 #include "media/rtp.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -25,8 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size < 1) return 0;
   const int telephone_event_pt = (data[0] & 1) != 0 ? 101 : -1;
   const Codec codec = (data[0] & 2) != 0 ? Codec::kPcma : Codec::kPcmu;
-  DtmfDetector dtmf;
-  InbandDtmf inband;
+  DigitReader reader;
+  reader.setInband(true);  // used when no telephone-event is negotiated, as with --inband-dtmf
   std::string digits;
 
   std::size_t at = 1;
@@ -51,18 +50,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         again->header.marker == p.header.marker && again->header.sequence == p.header.sequence &&
         again->header.timestamp == p.header.timestamp && again->header.ssrc == p.header.ssrc);
 
-    if (telephone_event_pt >= 0) {
-      if (p.header.payload_type != telephone_event_pt) continue;
-      auto event = parseTelephoneEvent(p.payload);
-      if (!event) continue;
-      FUZZ_CHECK(event->volume < 64);
-      if (auto digit = dtmf.onPacket(p.header, *event)) digits.push_back(*digit);
-    } else if (p.header.payload_type == payloadType(codec)) {
-      std::array<std::int16_t, 512> pcm;
-      std::size_t n = std::min(p.payload.size(), pcm.size());
-      decode(codec, p.payload.first(n), pcm.data());
-      inband.feed(std::span<const std::int16_t>(pcm.data(), n), digits);
+    if (telephone_event_pt >= 0 && p.header.payload_type == telephone_event_pt) {
+      if (auto event = parseTelephoneEvent(p.payload)) FUZZ_CHECK(event->volume < 64);
     }
+    reader.read(p, telephone_event_pt, codec, digits);
   }
   for (char digit : digits) {
     FUZZ_CHECK(digit != '\0' &&

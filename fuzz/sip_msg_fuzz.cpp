@@ -9,15 +9,7 @@
 #include <cstdint>
 #include <initializer_list>
 
-extern "C" {
-#include <re.h>
-}
-#undef VERSION
-#undef OS
-#undef ARCH
-#undef MIN
-#undef MAX
-#undef ARRAY_SIZE
+#include "sip/libre.h"
 
 namespace {
 

@@ -9,7 +9,6 @@ using enum ExitKind;
 constexpr ExitKind kApiRequestExits[] = {kOutput, kTimeout, kError};
 constexpr ExitKind kOutputError[] = {kOutput, kError};
 constexpr ExitKind kBranchExits[] = {kNoMatch, kError};
-constexpr ExitKind kOutputOnly[] = {kOutput};
 constexpr ExitKind kDigitExits[] = {kOutput, kNoInput, kError};
 constexpr ExitKind kMenuExits[] = {kNoMatch, kNoInput, kError};
 constexpr ExitKind kLookupExits[] = {kOutput, kNoMatch, kError};

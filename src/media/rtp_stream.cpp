@@ -199,10 +199,7 @@ void RtpStream::receive() {
       });
 }
 
-void RtpStream::setInbandDtmf(bool on) {
-  if (on && !inband_) inband_ = std::make_unique<InbandDtmf>();
-  if (!on) inband_.reset();
-}
+void RtpStream::setInbandDtmf(bool on) { digits_.setInband(on); }
 
 void RtpStream::onPacket(std::size_t size) {
   if (listener_ == nullptr) return;
@@ -217,17 +214,7 @@ void RtpStream::onPacket(std::size_t size) {
   }
   last_heard_ = std::chrono::steady_clock::now();
   std::string digits;
-  if (target_.telephone_event_pt >= 0) {
-    if (packet->header.payload_type != target_.telephone_event_pt) return;
-    auto event = parseTelephoneEvent(packet->payload);
-    if (!event) return;
-    if (auto digit = dtmf_.onPacket(packet->header, *event)) digits.push_back(*digit);
-  } else if (inband_ && packet->header.payload_type == payloadType(target_.codec)) {
-    std::array<std::int16_t, 512> pcm;
-    std::size_t n = std::min(packet->payload.size(), pcm.size());
-    decode(target_.codec, packet->payload.first(n), pcm.data());
-    inband_->feed(std::span<const std::int16_t>(pcm.data(), n), digits);
-  }
+  digits_.read(*packet, target_.telephone_event_pt, target_.codec, digits);
   for (char digit : digits) {
     if (listener_ != nullptr) listener_->onDigit(digit);
   }

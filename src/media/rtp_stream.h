@@ -22,8 +22,8 @@
 
 #include "callflow/result.h"
 #include "media/audio.h"
+#include "media/digit_reader.h"
 #include "media/g711.h"
-#include "media/inband_dtmf.h"
 #include "media/rtp.h"
 
 namespace callflow::media {
@@ -126,8 +126,7 @@ class RtpStream : public std::enable_shared_from_this<RtpStream> {
   bool marker_ = true;
   std::uint64_t packets_sent_ = 0;
 
-  DtmfDetector dtmf_;
-  std::unique_ptr<InbandDtmf> inband_;  // only with setInbandDtmf(true)
+  DigitReader digits_;
   std::array<std::uint8_t, 512> rx_{};
 };
 

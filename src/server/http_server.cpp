@@ -23,9 +23,11 @@
 #include <cstdio>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <unordered_set>
 #include <vector>
 
+#include "server/http_request.h"
 #include "server/metrics.h"
 
 namespace callflow {
@@ -303,26 +305,31 @@ asio::awaitable<void> HttpServer::Impl::session([[maybe_unused]] std::shared_ptr
   stream.close();
 }
 
-// The Response to one complete request: the router's, or the server's own 400/501/500.
-asio::awaitable<Response> HttpServer::Impl::respond(http::request<http::string_body>& message,
-                                                    const Connection& connection) {
-  Request request;
+std::optional<Response> toRequest(http::request<http::string_body>& message, Request& request) {
   if (message.method() == http::verb::unknown) {
-    co_return Response::error(
+    return Response::error(
         501, "method " + std::string(message.method_string()) + " is not implemented");
   }
   request.method = http::to_string(message.method());  // static storage
   if (Result<void> target = parseTarget(message.target(), request); !target) {
-    co_return Response::error(400, target.error().message);
+    return Response::error(400, target.error().message);
   }
   if (message.version() >= 11 && message.find(http::field::host) == message.end()) {
-    co_return Response::error(400, "missing Host header");
+    return Response::error(400, "missing Host header");
   }
-  request.remote = connection.remote;
   for (const auto& field : message) {
     request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
   request.body = std::move(message.body());
+  return std::nullopt;
+}
+
+// The Response to one complete request: the router's, or the server's own 400/501/500.
+asio::awaitable<Response> HttpServer::Impl::respond(http::request<http::string_body>& message,
+                                                    const Connection& connection) {
+  Request request;
+  if (std::optional<Response> refused = toRequest(message, request)) co_return std::move(*refused);
+  request.remote = connection.remote;
 
   Clock::time_point start = Clock::now();
   Response response;

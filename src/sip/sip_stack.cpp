@@ -19,18 +19,8 @@
 #include <vector>
 
 #include "sip/accept_guard.h"
-
-// libre: its umbrella header only (the others lack extern "C"), and only in this file. It
-// defines macros that clash with everything else; they go right after it.
-extern "C" {
-#include <re.h>
-}
-#undef VERSION
-#undef OS
-#undef ARCH
-#undef MIN
-#undef MAX
-#undef ARRAY_SIZE
+#include "sip/libre.h"
+#include "sip/sdp_media.h"
 
 // libre 1.1.0 reads its timers' clock (tmr_jiffies) with gettimeofday(): a step of the wall
 // clock (NTP, `date`) would fire every SIP timer at once, or hold them all for as long as it
@@ -54,12 +44,6 @@ constexpr std::uint32_t kGuardMs = 100;  // how often AcceptGuard looks
 
 std::string str(const pl& text) {
   return text.p == nullptr ? std::string() : std::string(text.p, text.l);
-}
-
-std::string addressText(const sa& address) {
-  char text[64] = {};
-  if (sa_ntop(&address, text, sizeof text) != 0) return {};
-  return text;
 }
 
 // The number in a SIP/tel URI as written in a header: "sip:+441234@host;user=phone" → "+441234".
@@ -409,65 +393,10 @@ struct SipStack::Impl {
 
 namespace {
 
-// The direction the caller's SDP states for its audio: the audio section's attribute, else the
-// session's, else sendrecv. (Read from the text: libre 1.1 keeps the first offer's direction
-// across a re-INVITE's decode.)
-sdp_dir offeredDirection(std::string_view sdp) {
-  auto directionIn = [](std::string_view part) -> std::optional<sdp_dir> {
-    for (auto [name, dir] :
-         {std::pair{"a=sendonly", SDP_SENDONLY}, std::pair{"a=recvonly", SDP_RECVONLY},
-          std::pair{"a=inactive", SDP_INACTIVE}, std::pair{"a=sendrecv", SDP_SENDRECV}}) {
-      std::size_t at = part.find(name);
-      if (at != std::string_view::npos && (at == 0 || part[at - 1] == '\n')) return dir;
-    }
-    return std::nullopt;
-  };
-  std::size_t audio = sdp.find("m=audio");
-  std::string_view session = sdp.substr(0, audio);
-  if (audio != std::string_view::npos) {
-    std::string_view section = sdp.substr(audio);
-    section = section.substr(0, section.find("\nm=", 1));
-    if (auto dir = directionIn(section)) return *dir;
-  }
-  return directionIn(session).value_or(SDP_SENDRECV);
-}
-
 // The body of a message, as text (empty when it has none).
 std::string_view bodyOf(const sip_msg* msg) {
   if (msg == nullptr || msg->mb == nullptr) return {};
   return std::string_view(reinterpret_cast<const char*>(mbuf_buf(msg->mb)), mbuf_get_left(msg->mb));
-}
-
-// The media of a call as the caller's SDP (`body`, already decoded into `media`) describes
-// it; false when no codec is common.
-bool readRemote(sdp_media* media, std::string_view body, MediaDescription& out) {
-  out = MediaDescription{};
-  int chosen = -1;
-  const list* formats = sdp_media_format_lst(media, false);
-  for (le* e = list_head(formats); e != nullptr; e = e->next) {
-    const auto* format = static_cast<const sdp_format*>(e->data);
-    std::string name = format->name != nullptr ? format->name : "";
-    if (name.empty() && format->pt == 0) name = "PCMU";  // static types may come bare
-    if (name.empty() && format->pt == 8) name = "PCMA";
-    bool narrow = format->srate == 8000 || format->srate == 0;
-    if (chosen < 0 && narrow &&
-        (strcasecmp(name.c_str(), "PCMU") == 0 || strcasecmp(name.c_str(), "PCMA") == 0)) {
-      chosen = strcasecmp(name.c_str(), "PCMU") == 0 ? 0 : 8;
-    }
-    if (out.telephone_event_pt < 0 && strcasecmp(name.c_str(), "telephone-event") == 0 &&
-        format->srate == 8000) {
-      out.telephone_event_pt = format->pt;
-    }
-  }
-  if (chosen < 0) return false;
-  out.payload_type = chosen;
-  const sa* address = sdp_media_raddr(media);
-  out.remote_port = sdp_media_rport(media);
-  out.remote_ip = address != nullptr ? addressText(*address) : std::string();
-  sdp_dir dir = body.empty() ? sdp_media_rdir(media) : offeredDirection(body);
-  bool null_address = address == nullptr || sa_is_any(address);
-  out.send = !null_address && out.remote_port != 0 && (dir == SDP_SENDRECV || dir == SDP_RECVONLY);
-  return true;
 }
 
 }  // namespace
@@ -616,19 +545,7 @@ void SipStack::Impl::onInvite(const sip_msg* msg, void* arg) {
       sa_is_any(&impl->listen_addr) ? addressText(msg->dst) : addressText(impl->listen_addr);
   sa local = sa_is_any(&impl->listen_addr) ? msg->dst : impl->listen_addr;
   int err = sdp_session_alloc(&leg->sdp, &local);
-  if (err == 0) err = sdp_media_add(&leg->media, leg->sdp, "audio", 0, "RTP/AVP");
-  if (err == 0) {
-    err = sdp_format_add(nullptr, leg->media, false, "0", "PCMU", 8000, 1, nullptr, nullptr,
-                         nullptr, false, nullptr);
-  }
-  if (err == 0) {
-    err = sdp_format_add(nullptr, leg->media, false, "8", "PCMA", 8000, 1, nullptr, nullptr,
-                         nullptr, false, nullptr);
-  }
-  if (err == 0) {
-    err = sdp_format_add(nullptr, leg->media, false, "101", "telephone-event", 8000, 1, nullptr,
-                         nullptr, nullptr, false, "0-15");
-  }
+  if (err == 0) err = addAudio(leg->sdp, &leg->media);
   if (err != 0) {
     (void)sip_treply(nullptr, stack, msg, 500, "Server Internal Error");
     return;

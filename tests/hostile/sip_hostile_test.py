@@ -50,20 +50,7 @@ ROOT = os.path.abspath(ARGS[1])
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "sip"))
 sys.path.insert(0, HERE)
-try:
-    import harness  # noqa: E402
-except AttributeError:
-    # harness.py as first written: in class Serve, `def stop(self, sig=signal.SIGKILL)` follows
-    # the method `signal`, so the default names the method, not the module. Loaded with the
-    # number instead until harness.py is mended.
-    import types
-    _path = os.path.join(ROOT, "tests", "support", "harness.py")
-    with open(_path) as _f:
-        _source = _f.read().replace("sig=signal.SIGKILL", "sig=9")
-    harness = types.ModuleType("harness")
-    harness.__file__ = _path
-    exec(compile(_source, _path, "exec"), harness.__dict__)  # noqa: S102 - our own file
-    sys.modules["harness"] = harness
+import harness  # noqa: E402
 import protos_gen  # noqa: E402
 import sipkit  # noqa: E402
 import sipwire  # noqa: E402

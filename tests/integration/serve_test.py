@@ -17,7 +17,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import stat
 import subprocess
@@ -38,18 +37,12 @@ CALLFLOW = os.path.abspath(sys.argv[1])
 ROOT = os.path.abspath(sys.argv[2])
 
 
-def sanitized(path):
-    """Whether the binary was built with a sanitizer (such builds are several times slower)."""
-    try:
-        with open(path, "rb") as f:
-            return any(mark in chunk for chunk in iter(lambda: f.read(1 << 24), b"")
-                       for mark in (b"__asan_init", b"__ubsan_handle", b"__tsan_init"))
-    except OSError:
-        return False
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+import harness  # noqa: E402
 
-
-# Every wait is scaled by this (CALLFLOW_TEST_SLOWDOWN, else 4 for a sanitizer build).
-SLOW = float(os.environ.get("CALLFLOW_TEST_SLOWDOWN") or (4 if sanitized(CALLFLOW) else 1))
+SLOW = harness.slowdown(CALLFLOW)  # every wait is scaled by this
+T = harness.Checks()
+check, safe = T.check, T.safe
 
 PASSWORDS = {
     "ivr": ("api", "ivr-secret-pw1"),
@@ -58,38 +51,13 @@ PASSWORDS = {
     "andy": ("agent", "andy-secret-pw4"),
 }
 
-passed = 0
-failed = 0
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                   "WARNING: ThreadSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
-
-
-def check(name, condition, detail=""):
-    """Counts one check; prints its name, and what went wrong when it failed."""
-    global passed, failed
-    if condition:
-        passed += 1
-        print("ok   " + name, flush=True)
-    else:
-        failed += 1
-        print("FAIL " + name, flush=True)
-        if detail:
-            text = detail if isinstance(detail, str) else repr(detail)
-            for line in text.splitlines()[:30]:
-                print("       " + line[:400], flush=True)
-    return bool(condition)
-
-
-# Secrets only come from where this test puts them.
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("CALLFLOW_SECRET_")}
-ENV.pop("CALLFLOW_PASSWORD", None)
+# Secrets, passwords and the outbound allowlist only come from where this test puts them.
+ENV = harness.clean_env()
 
 
 def cli(*args, timeout=60, stdin=None):
     """Runs `callflow ARGS`; returns (exit status, stdout, stderr)."""
-    done = subprocess.run([CALLFLOW, *args], capture_output=True, text=True, env=ENV,
-                          timeout=timeout * SLOW, input=stdin)
-    return done.returncode, done.stdout, done.stderr
+    return harness.run_cli(CALLFLOW, *args, timeout=timeout, stdin=stdin, env=ENV, slow=SLOW)
 
 
 def parse_json(text):
@@ -99,10 +67,7 @@ def parse_json(text):
         return None
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = harness.free_port
 
 
 class Reply:
@@ -191,14 +156,6 @@ class Server:
         if self.process:
             self.err_file.close()
         return self.process.returncode if self.process else None
-
-
-def safe(name, fn, *args):
-    """Runs one group of checks; an exception there is a failed check, not the end of the run."""
-    try:
-        fn(*args)
-    except Exception:  # noqa: BLE001 - reported as a failure
-        check(name + " (ran without an exception)", False, traceback.format_exc())
 
 
 # --- files ---------------------------------------------------------------------------------------
@@ -1436,7 +1393,7 @@ def sanitizer_clean(c):
         if name.startswith("serve-") and name.endswith(".err"):
             with open(os.path.join(c.work, name), encoding="utf-8", errors="replace") as f:
                 text = f.read()
-            if any(mark in text for mark in SANITIZER_MARKS):
+            if any(mark in text for mark in harness.SANITIZER_MARKS):
                 reports.append("%s:\n%s" % (name, text[-4000:]))
     check("no sanitizer report on the server's stderr", not reports, "\n".join(reports))
 
@@ -1444,7 +1401,6 @@ def sanitizer_clean(c):
 def main():
     if not os.access(CALLFLOW, os.X_OK):
         sys.exit("serve_test.py: %s is not an executable" % CALLFLOW)
-    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="callflow-serve-") as work:
         c = Context()
         c.work = work
@@ -1488,8 +1444,7 @@ def main():
             c.server.kill(signal.SIGKILL)
         safe("sanitizer", sanitizer_clean, c)
         safe("bulk import", bulk_import_killed, c)
-    print("%d passed, %d failed (%.1f s)" % (passed, failed, time.monotonic() - started))
-    return 1 if failed else 0
+    return T.finish()
 
 
 if __name__ == "__main__":

@@ -50,67 +50,17 @@ FLOWS = os.path.join(SIP_DIR, "flows")
 DTMF_PCAP = "/usr/share/sip-tester/dtmf_2833_%s.pcap"
 
 
-def sanitized(path):
-    """Whether the binary was built with a sanitizer (such builds are several times slower)."""
-    try:
-        with open(path, "rb") as f:
-            return any(mark in chunk for chunk in iter(lambda: f.read(1 << 24), b"")
-                       for mark in (b"__asan_init", b"__ubsan_handle", b"__tsan_init"))
-    except OSError:
-        return False
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+import harness  # noqa: E402
 
-
-# Every wait is scaled by this (CALLFLOW_TEST_SLOWDOWN, else 4 for a sanitizer build).
-SLOW = float(os.environ.get("CALLFLOW_TEST_SLOWDOWN") or (4 if sanitized(CALLFLOW) else 1))
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                   "WARNING: ThreadSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
-
-passed = 0
-failed = 0
-skipped = 0
-
-
-def check(name, condition, detail=""):
-    """Counts one check; prints its name, and what went wrong when it failed."""
-    global passed, failed
-    if condition:
-        passed += 1
-        print("ok   " + name, flush=True)
-    else:
-        failed += 1
-        print("FAIL " + name, flush=True)
-        if detail:
-            text = detail if isinstance(detail, str) else repr(detail)
-            for line in text.splitlines()[:40]:
-                print("       " + line[:400], flush=True)
-    return bool(condition)
-
-
-def skip(name, reason):
-    global skipped
-    skipped += 1
-    print("skip %s (%s)" % (name, reason), flush=True)
-
-
-def info(text):
-    print("     " + text, flush=True)
-
-
-def safe(name, fn, *fn_args):
-    """Runs one case; an exception there is a failed check, not the end of the run."""
-    try:
-        fn(*fn_args)
-    except Exception:  # noqa: BLE001 - reported as a failure
-        check(name + " (ran without an exception)", False, traceback.format_exc())
-
-
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("CALLFLOW_SECRET_")}
+SLOW = harness.slowdown(CALLFLOW)  # every wait is scaled by this
+T = harness.Checks()
+check, skip, info, safe = T.check, T.skip, T.info, T.safe
+ENV = harness.clean_env()
 
 
 def cli(*cli_args, timeout=30):
-    done = subprocess.run([CALLFLOW, *cli_args], capture_output=True, text=True, env=ENV,
-                          timeout=timeout * SLOW)
-    return done.returncode, done.stdout, done.stderr
+    return harness.run_cli(CALLFLOW, *cli_args, timeout=timeout, env=ENV, slow=SLOW)
 
 
 # --- test material -------------------------------------------------------------------------------
@@ -681,7 +631,6 @@ def main():
         return 0
     if not FAKE and not os.access(CALLFLOW, os.X_OK):
         sys.exit("sip_test.py: %s is not an executable" % CALLFLOW)
-    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="callflow-sip-") as work:
         c = Context()
         c.work = work
@@ -740,11 +689,9 @@ def main():
         for server in (c.server, c.burst_server):
             if server:
                 text = server.stderr()
-                check("no sanitizer report on the %s server's stderr" % server.name,
-                      not any(mark in text for mark in SANITIZER_MARKS), text[-4000:])
-    print("%d passed, %d failed, %d skipped (%.1f s)" % (passed, failed, skipped,
-                                                        time.monotonic() - started))
-    return 1 if failed else 0
+                T.no_sanitizer_report("no sanitizer report on the %s server's stderr"
+                                      % server.name, text)
+    return T.finish()
 
 
 BARESIP_MENU_DNIS = "7011"     # routed to menu.json: DTMF 2 -> Support, the IVR hangs up
