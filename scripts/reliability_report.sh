@@ -15,6 +15,9 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 callflow=$(realpath "${1:-$root/build/callflow}")
 fuzz_seconds=${FUZZ_SECONDS:-60}
+# The commit the runs are of (the tree may move on while they run); "+" when it had changes.
+commit=$(git -C "$root" rev-parse --short HEAD)
+git -C "$root" diff --quiet HEAD -- src include fuzz tests || commit+="+"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 cd "$root"
@@ -31,7 +34,7 @@ if [[ "$fuzz_seconds" != 0 ]]; then
   bash scripts/fuzz.sh "$fuzz_seconds" >"$out/fuzz.log" 2>&1 || true
 fi
 
-python3 - "$out" "$fuzz_seconds" "$(git rev-parse --short HEAD)" <<'PY'
+python3 - "$out" "$fuzz_seconds" "$commit" <<'PY'
 import datetime, os, re, sys
 out, fuzz_seconds, commit = sys.argv[1], sys.argv[2], sys.argv[3]
 
@@ -42,8 +45,10 @@ def read(path):
         return ""
 
 def grab(text, pattern):
+    """The groups of PATTERN's first match, numbers written with thousands separators."""
     m = re.search(pattern, text)
-    return m.groups() if m else None
+    return tuple("{:,}".format(int(g)) if g and g.isdigit() else g for g in m.groups()) \
+        if m else None
 
 sip, db, ov = (read(os.path.join(out, n)) for n in ("sip.log", "db.log", "overload.log"))
 fuzz, soak = read(os.path.join(out, "fuzz.log")), read("build/soak.log")
@@ -84,7 +89,8 @@ for target, runs, failed in re.findall(r"(?m)^fuzz: (\w+): (\S+) executions, [^,
     kept = sorted(os.listdir(os.path.join("fuzz", "regressions", target))) \
         if os.path.isdir(os.path.join("fuzz", "regressions", target)) else []
     rows.append(("Fuzzing %s s: %s" % (fuzz_seconds, names.get(target, target)),
-                 "%s executions; %s" % (runs, "FAILED (a crash, kept in fuzz/regressions/)"
+                 "%s executions; %s" % ("{:,}".format(int(runs)) if runs.isdigit() else runs,
+                                        "FAILED (a crash, kept in fuzz/regressions/)"
                                         if failed else "0 crashes"),
                  "0 crashes",
                  "%d earlier finding(s) kept as regression inputs, replayed by `make test`"
