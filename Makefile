@@ -79,7 +79,8 @@ soak: build
 	bash -o pipefail -c 'python3 tests/reliability/soak.py $(CALLFLOW) . $(SOAK_SECONDS) $(SOAK_RATE) $(SOAK_CONCURRENT) 2>&1 | tee build/soak.log'
 
 # The figures table of docs/RELIABILITY.md from real runs: every PROTOS-style case, 50 kill -9
-# cycles each for leads and calls, the overload and flood runs, 60 s of fuzzing a target.
+# cycles each for leads and calls, the L0/L1 load run, the overload and flood runs, 60 s of fuzzing
+# a target.
 reliability-report: build
 	bash scripts/reliability_report.sh $(CALLFLOW)
 

@@ -3,6 +3,7 @@
 # figures table of docs/RELIABILITY.md (between its two "figures" markers):
 #   hostile inputs tried and crashes      tests/hostile/sip_hostile_test.py --all
 #   kill -9 cycles and rows lost          tests/reliability/db_faults_test.py --cycles 50 --only D1,D2
+#   L1 short: calls, descriptors, memory  tests/reliability/load_test.py
 #   calls admitted and refused (L4), legitimate calls during a flood (L5)
 #                                         tests/reliability/overload_test.py
 #   fuzz executions and crashes           scripts/fuzz.sh 60 (its summary lines), and the
@@ -27,6 +28,8 @@ python3 tests/hostile/sip_hostile_test.py "$callflow" "$root" --all >"$out/sip.l
 echo "reliability-report: kill -9 cycles (50 each for leads and calls)"
 python3 tests/reliability/db_faults_test.py "$callflow" "$root" --cycles 50 --only D1,D2 \
   >"$out/db.log" 2>&1 || true
+echo "reliability-report: load tiers L0 and L1 (short)"
+python3 tests/reliability/load_test.py "$callflow" "$root" >"$out/load.log" 2>&1 || true
 echo "reliability-report: overload and flood"
 python3 tests/reliability/overload_test.py "$callflow" "$root" >"$out/overload.log" 2>&1 || true
 if [[ "$fuzz_seconds" != 0 ]]; then
@@ -50,7 +53,8 @@ def grab(text, pattern):
     return tuple("{:,}".format(int(g)) if g and g.isdigit() else g for g in m.groups()) \
         if m else None
 
-sip, db, ov = (read(os.path.join(out, n)) for n in ("sip.log", "db.log", "overload.log"))
+sip, db, ov, load = (read(os.path.join(out, n))
+                     for n in ("sip.log", "db.log", "overload.log", "load.log"))
 fuzz, soak = read(os.path.join(out, "fuzz.log")), read("build/soak.log")
 rows = []
 inputs = grab(sip, r"hostile inputs: (\d+)")
@@ -69,6 +73,16 @@ rows.append(("kill -9 during lead writes (D1): cycles; acknowledged rows lost",
 rows.append(("kill -9 during calls (D2): cycles; answered calls without a record",
              "%s cycles; %s without" % d2 if d2 else "n/a", "0",
              "open records closed \"interrupted\" at restart"))
+l1 = grab(load, r"L1: (\d+) of (\d+) calls answered")
+fds = grab(load, r"descriptors back to where they were \((\d+) before, (\d+) after\)")
+rss = grab(load, r"\(([\d.]+) MiB then, ([\d.]+) at the end\)")
+l1_failed = re.search(r"(?m)^FAIL +L[01]", load) is not None
+rows.append(("Steady load (L1 short: 300 calls at 5/s, at most 80 at once): calls completed",
+             "%s of %s" % l1 if l1 else "n/a", "0 failed",
+             "%s%s%s" % ("descriptors %s before, %s after; " % fds if fds else "",
+                         "RSS %s MiB after warm-up, %s at the end; " % rss if rss else "",
+                         "a check failed, see the suite" if l1_failed else
+                         "RTP of 3 sampled calls without a gap")))
 l4 = grab(ov, r"L4: (\d+) answered, (\d+) refused of (\d+)")
 l4_failed = re.search(r"(?m)^FAIL.*L4", ov) is not None
 rows.append(("Overload burst (L4: 40 calls at 200/s; max 10 at once, 5/s)",

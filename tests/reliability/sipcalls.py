@@ -1,11 +1,16 @@
-"""What the SIP-server reliability tests (overload_test.py, process_test.py) share: a prompts
-folder for `callflow serve --prompts`, /metrics read as numbers, SIPp calls that are answered and
-then held until the server's BYE, and the call records once they are written.
+"""What the SIP-server reliability tests (overload_test.py, process_test.py, load_test.py,
+soak.py) share: a prompts folder for `callflow serve --prompts`, /metrics read as numbers, SIPp
+calls that are answered and then held until the server's BYE, the call records once they are
+written, a contact centre's call (a greeting, an ApiRequest to a local account API, its answer
+read back, a hang-up) and a server's resident memory and open descriptors.
 
 Python 3 standard library only; every wait is bounded and scaled by the caller's SLOW.
 """
+import http.server
+import json
 import os
 import shutil
+import threading
 import time
 
 import harness
@@ -81,3 +86,71 @@ def wait_records(server, count, slow=1.0, status=None, wait=10):
             return records
         time.sleep(0.2)
     return records
+
+
+class AccountApi:
+    """A local account API: GET /account/N answers {"name": ..., "balance": ...}, new values on
+    every call (so each read-back is new speech); counts the requests."""
+
+    def __init__(self):
+        api = self
+        self.requests = 0
+        self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                with api.lock:
+                    api.requests += 1
+                number = self.path.rsplit("/", 1)[-1]
+                data = json.dumps({"name": "Caller %s" % number,
+                                   "balance": "%d.%02d" % (len(number) * 7, time.time_ns() % 100)})
+                data = data.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def account_flow(work, api_port, name="Account"):
+    """WORK/NAME.json: a greeting, an ApiRequest to the AccountApi on API_PORT, the answer read
+    back, a Hangup with result code "done"; its path."""
+    path = os.path.join(work, name + ".json")
+    with open(path, "w") as f:
+        json.dump({"format": 1, "name": name, "start": "Hello", "elements": [
+            {"name": "Hello", "type": "TextToSpeech", "text": "Welcome to the account line.",
+             "next": {"output": "Get"}},
+            {"name": "Get", "type": "ApiRequest", "action": "GET", "timeout": 5,
+             "url": "http://127.0.0.1:%d/account/{{call.phonenum}}" % api_port,
+             "next": {"output": "Read", "error": "Bye"}},
+            {"name": "Read", "type": "TextToSpeech",
+             "text": "{{Get.Result.name}}, your balance is {{Get.Result.balance}}.",
+             "next": {"output": "Bye"}},
+            {"name": "Bye", "type": "Hangup", "resultCode": "done"}]}, f)
+    return path
+
+
+def rss_mib(pid):
+    """The resident memory of process PID, in MiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def open_fds(pid):
+    """How many descriptors process PID has open."""
+    return len(os.listdir("/proc/%d/fd" % pid))

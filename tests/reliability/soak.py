@@ -13,14 +13,11 @@ Usage: soak.py PATH_TO_callflow REPO_ROOT [SECONDS] [CALLS_PER_SECOND] [CONCURRE
 Exit status 0 when every call made completed, SIPp saw no failure and the slope is under
 2 MiB/hour, else 1. Not in CI.
 """
-import http.server
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 if len(sys.argv) < 3:
@@ -41,43 +38,6 @@ SAMPLE_EVERY = 5
 LIMIT_MIB_PER_HOUR = 2.0
 
 
-class Api:
-    """GET /account/N answers {"name": ..., "balance": ...}: new values on every call."""
-
-    def __init__(self):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                number = self.path.rsplit("/", 1)[-1]
-                data = json.dumps({"name": "Caller %s" % number,
-                                   "balance": "%d.%02d" % (len(number) * 7, time.time_ns() % 100)})
-                data = data.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def rss_mib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
-
-
 def slope_per_hour(samples):
     """Least-squares slope of (seconds, MiB) samples, in MiB per hour."""
     n = len(samples)
@@ -93,20 +53,9 @@ def slope_per_hour(samples):
 def main():
     if shutil.which("sipp") is None:
         sys.exit("soak: needs sipp (sip-tester)")
-    api = Api()
+    api = sipcalls.AccountApi()
     with tempfile.TemporaryDirectory(prefix="callflow-soak-") as work:
-        flow = os.path.join(work, "soak.json")
-        with open(flow, "w") as f:
-            json.dump({"format": 1, "name": "Soak", "start": "Hello", "elements": [
-                {"name": "Hello", "type": "TextToSpeech", "text": "Welcome to the soak test.",
-                 "next": {"output": "Get"}},
-                {"name": "Get", "type": "ApiRequest", "action": "GET", "timeout": 5,
-                 "url": "http://127.0.0.1:%d/account/{{call.phonenum}}" % api.port,
-                 "next": {"output": "Read", "error": "Bye"}},
-                {"name": "Read", "type": "TextToSpeech",
-                 "text": "{{Get.Result.name}}, your balance is {{Get.Result.balance}}.",
-                 "next": {"output": "Bye"}},
-                {"name": "Bye", "type": "Hangup", "resultCode": "done"}]}, f)
+        flow = sipcalls.account_flow(work, api.port, "Soak")
         server = harness.Serve(CALLFLOW, work, sip=True, name="soak", args=[
             "--flow", flow, "--prompts", sipcalls.prompts_dir(work),
             "--allow", "127.0.0.1:%d" % api.port, "--max-calls", str(CONCURRENT * 2),
@@ -134,7 +83,7 @@ def main():
         started = time.monotonic()
         samples = []
         while time.monotonic() - started < SECONDS + 60 and server.running():
-            samples.append((time.monotonic() - started, rss_mib(pid)))
+            samples.append((time.monotonic() - started, sipcalls.rss_mib(pid)))
             if len(samples) % 60 == 1:
                 print("soak: %5.0f s  RSS %.1f MiB" % samples[-1], flush=True)
             if sipp.poll() is not None:
