@@ -149,13 +149,18 @@ boost::asio::awaitable<bool> DbWorker::runBatchable(const Job& job,
     boost::asio::steady_timer timer;
     bool done = false;
   };
+  // Only this coroutine owns the state: the worker holds a weak reference, so the timer is
+  // never destroyed on the worker's thread, where the caller's loop may already be gone once
+  // the tracked executor is released (the caller gave up waiting: its coroutine ended).
   auto state = std::make_shared<State>(executor);
   state->timer.expires_after(wait);
   auto tracked = boost::asio::prefer(executor, boost::asio::execution::outstanding_work.tracked);
-  enqueue(Entry{job, true, [state, tracked] {
-                  boost::asio::post(tracked, [state] {
-                    state->done = true;
-                    state->timer.expires_at(boost::asio::steady_timer::time_point::min());
+  enqueue(Entry{job, true, [weak = std::weak_ptr<State>(state), tracked] {
+                  boost::asio::post(tracked, [weak] {
+                    if (auto waiting = weak.lock()) {
+                      waiting->done = true;
+                      waiting->timer.expires_at(boost::asio::steady_timer::time_point::min());
+                    }
                   });
                 }});
   boost::system::error_code ignored;
