@@ -4,8 +4,10 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]
 # With FUZZ_RUNS set (`make fuzz-smoke`, CI), each target instead makes a fixed number of runs
 # from a fixed seed (FUZZ_SEED, default 1) and a fresh corpus, without comparison hints, with
-# SECONDS as a cap only: the same code then meets the same inputs on every machine, so what CI
+# SECONDS as a cap only: the same build then meets the same inputs on every run, so what CI
 # reports replays here with the same command, and a landing is not refused by a lucky draw.
+# Across checkouts (another path, so other strings in the binaries) six targets still give the
+# same corpus; sip_msg does not (its run follows the binary's layout), only within one build.
 # FUZZ_RUNS is one number, or one per target: "flow=200000 sip_msg=60000" (others get 100000).
 # Env: FUZZ_TARGETS="sip_msg sdp" (a subset), BUILD_FUZZ (the build folder), FUZZ_SOURCE (the
 # tree cmake configures, default this checkout), JOBS (ninja -j, default 2), LIBRE_SRC (an
