@@ -64,7 +64,7 @@ bench-web: build
 # Fuzzing (RELIABILITY.md 5.6): fuzz/'s libFuzzer targets with clang 14, ASan and UBSan in
 # build-fuzz, 10 min each; new crashes land in fuzz/regressions/, which `make test` replays.
 # The smoke run (in CI) is a fixed number of runs per target from a fixed seed, about 15 s each on
-# the CI machine, so that what it finds replays anywhere with `make fuzz-smoke`.
+# the CI machine, so that what it finds replays with `make fuzz-smoke` (scripts/fuzz.sh says how far).
 FUZZ_SMOKE_RUNS ?= flow=200000 fillpoint=200000 result_path=1000000 sip_msg=20000 sdp=400000 \
   rtp=400000 http_request=300000
 fuzz: deps

@@ -6,8 +6,8 @@
 # from a fixed seed (FUZZ_SEED, default 1) and a fresh corpus, without comparison hints, with
 # SECONDS as a cap only: the same build then meets the same inputs on every run, so what CI
 # reports replays here with the same command, and a landing is not refused by a lucky draw.
-# Across checkouts (another path, so other strings in the binaries) six targets still give the
-# same corpus; sip_msg does not (its run follows the binary's layout), only within one build.
+# Measured: two fresh clones and this checkout gave the same corpus for all seven targets; sip_msg
+# once gave another (three runs in a row, same binary, cause not found), so it may still vary.
 # FUZZ_RUNS is one number, or one per target: "flow=200000 sip_msg=60000" (others get 100000).
 # Env: FUZZ_TARGETS="sip_msg sdp" (a subset), BUILD_FUZZ (the build folder), FUZZ_SOURCE (the
 # tree cmake configures, default this checkout), JOBS (ninja -j, default 2), LIBRE_SRC (an
@@ -91,6 +91,9 @@ if [[ -n "${FUZZ_RUNS:-}" ]]; then
     echo "fuzz: setarch -R is refused here: the flow and http_request runs will vary" >&2
   fi
 fi
+# The flags both kinds of run pass; each adds its own folders, and the fixed run its count.
+common=(-max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -max_len=65536
+        -print_final_stats=1)
 for target in "${targets[@]}"; do
   seeds=("$root/fuzz/corpus/$target")
   [[ -d "$root/fuzz/regressions/$target" ]] && seeds+=("$root/fuzz/regressions/$target")
@@ -114,15 +117,13 @@ for target in "${targets[@]}"; do
     # No rereading of the corpus folder on a timer, and no comparison operands as mutation
     # hints (they include stack and heap addresses).
     (cd "$work" && "${norandom[@]}" ./fuzzer -runs="$count" -seed="${FUZZ_SEED:-1}" -reload=0 \
-       -use_cmp=0 -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -max_len=65536 \
-       -print_final_stats=1 -artifact_prefix=crashes/ corpus "${links[@]}") > "$work/log" 2>&1 ||
+       -use_cmp=0 "${common[@]}" -artifact_prefix=crashes/ corpus "${links[@]}") > "$work/log" 2>&1 ||
       status=$?
   else
     work="$build/fuzz-work/$target"
     mkdir -p "$work/corpus" "$work/crashes"
     echo "fuzz: $target for ${seconds} s"
-    "$build/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 \
-      -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/crashes/" \
+    "$build/fuzz/fuzz_$target" "${common[@]}" -artifact_prefix="$work/crashes/" \
       "$work/corpus" "${seeds[@]}" > "$work/log" 2>&1 || status=$?
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1)
